@@ -1,0 +1,65 @@
+"""The one interface every quality method implements.
+
+A method takes a batch of aligned face crops and returns one float per crop,
+higher meaning better. Failures never crash the pipeline: ``assess`` turns
+them into NaN ("failure to assess"), as OFIQ's executor does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FaceBatch:
+    """N aligned faces and what the detector knew about them.
+
+    ``color``: ``(N, 112, 112, 3)`` uint8 RGB, aligned to the ArcFace template.
+    ``gray``: ``(N, 64, 64)`` uint8, the paper's VAE input.
+    ``boxes``: ``(N, 4)`` detector boxes in frame pixels (x1, y1, x2, y2).
+    ``detector_scores``: ``(N,)`` MTCNN O-Net probabilities.
+    ``landmarks``: ``(N, 5, 2)`` in frame pixels.
+    ``sources``: optional full images (one per face) for methods that need their own crop
+    (recognition models with their own preprocessing); may be empty.
+    """
+
+    color: np.ndarray
+    gray: np.ndarray
+    boxes: np.ndarray
+    detector_scores: np.ndarray
+    landmarks: np.ndarray = field(default_factory=lambda: np.zeros((0, 5, 2), np.float32))
+    sources: tuple[np.ndarray, ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.gray.shape[0])
+
+
+@runtime_checkable
+class QualityMethod(Protocol):
+    """A face image quality assessment method."""
+
+    name: str
+
+    def score(self, faces: FaceBatch) -> np.ndarray:
+        """One float per face, higher is better; shape ``(len(faces),)``."""
+        ...
+
+
+def assess(method: QualityMethod, faces: FaceBatch) -> np.ndarray:
+    """Score a batch, mapping any failure to NaN ("failure to assess") instead of raising."""
+    if len(faces) == 0:
+        return np.zeros(0, np.float64)
+    try:
+        scores = np.asarray(method.score(faces), dtype=np.float64).reshape(-1)
+        if scores.shape != (len(faces),):
+            raise ValueError(f"{method.name} returned {scores.shape} scores for {len(faces)} faces")
+        return scores
+    except Exception:  # noqa: BLE001 - the executor's whole point is to contain failures
+        logger.exception("quality method %s failed to assess %d faces", method.name, len(faces))
+        return np.full(len(faces), np.nan)
