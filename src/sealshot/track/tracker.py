@@ -1,0 +1,126 @@
+"""Multi-face tracking: Kalman prediction plus Hungarian assignment on IoU and centre distance.
+
+The paper links boxes by centre distance alone; a constant-velocity prediction
+keeps identities through a missed detection, an occlusion, or a detection stride.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from sealshot.detect.types import Detections
+from sealshot.track.kalman import BoxKalman
+
+
+@dataclass
+class TrackerConfig:
+    max_unseen_s: float = 1.0
+    """A track ends once it has gone this long without a matching detection."""
+    min_iou: float = 0.1
+    max_centre_distance: float = 1.0
+    """Largest centre distance, in units of the predicted box's size, that may still match."""
+    min_detections: int = 2
+    """Tracks with fewer matched detections when they end are treated as false alarms."""
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def centre_distance_matrix(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """Centre distances divided by the predicted box's size."""
+    if len(predicted) == 0 or len(detected) == 0:
+        return np.zeros((len(predicted), len(detected)))
+    pc = (predicted[:, :2] + predicted[:, 2:4]) / 2
+    dc = (detected[:, :2] + detected[:, 2:4]) / 2
+    size = np.maximum(predicted[:, 2] - predicted[:, 0], predicted[:, 3] - predicted[:, 1])
+    return np.linalg.norm(pc[:, None] - dc[None], axis=2) / np.maximum(size[:, None], 1.0)
+
+
+@dataclass
+class Track:
+    track_id: int
+    filter: BoxKalman
+    first_seen: float
+    last_seen: float
+    box: np.ndarray
+    hits: int = 1
+
+    def predicted_box(self, timestamp: float) -> np.ndarray:
+        return self.filter.peek(timestamp)
+
+
+@dataclass(frozen=True)
+class TrackUpdate:
+    """What one frame did to the tracks: which detection went to which track, and which tracks ended."""
+
+    assignments: list[tuple[int, int]]
+    """``(detection index, track id)`` for every detection of the frame."""
+    ended: list[Track]
+
+
+class FaceTracker:
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.tracks: dict[int, Track] = {}
+        self._next_id = 1
+
+    def predicted_boxes(self, timestamp: float) -> tuple[list[int], np.ndarray]:
+        ids = list(self.tracks)
+        boxes = np.array([self.tracks[i].predicted_box(timestamp) for i in ids]).reshape(-1, 4)
+        return ids, boxes
+
+    def update(self, detections: Detections, timestamp: float) -> TrackUpdate:
+        """Match this frame's detections to live tracks, start new tracks, end stale ones."""
+        ids = list(self.tracks)
+        predicted = np.array([self.tracks[i].filter.predict(timestamp) for i in ids]).reshape(-1, 4)
+        boxes = detections.boxes.astype(np.float64)
+        iou = iou_matrix(predicted, boxes)
+        distance = centre_distance_matrix(predicted, boxes)
+        gate = (iou >= self.config.min_iou) | (distance <= self.config.max_centre_distance)
+        cost = (1.0 - iou) + 0.5 * np.minimum(distance, 10.0)
+        cost = np.where(gate, cost, 1e6)
+        assignments: list[tuple[int, int]] = []
+        matched_detections: set[int] = set()
+        if len(ids) and len(boxes):
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols):
+                if cost[r, c] >= 1e6:
+                    continue
+                track = self.tracks[ids[r]]
+                track.filter.update(boxes[c])
+                track.box = boxes[c]
+                track.last_seen = timestamp
+                track.hits += 1
+                assignments.append((int(c), track.track_id))
+                matched_detections.add(int(c))
+        for c in range(len(boxes)):
+            if c in matched_detections:
+                continue
+            track = Track(self._next_id, BoxKalman(boxes[c], timestamp), timestamp, timestamp, boxes[c])
+            self.tracks[track.track_id] = track
+            self._next_id += 1
+            assignments.append((c, track.track_id))
+        ended = [t for t in self.tracks.values() if timestamp - t.last_seen > self.config.max_unseen_s]
+        for track in ended:
+            del self.tracks[track.track_id]
+        assignments.sort()
+        return TrackUpdate(assignments=assignments, ended=ended)
+
+    def finish(self) -> list[Track]:
+        """End every live track (end of stream, or shutdown)."""
+        ended = list(self.tracks.values())
+        self.tracks.clear()
+        return ended
