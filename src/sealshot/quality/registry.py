@@ -21,6 +21,9 @@ _METHOD_MODULES = [
     "sealshot.quality.size",
     "sealshot.quality.confidence",
     "sealshot.quality.combined",
+    "sealshot.quality.serfiq",
+    "sealshot.quality.eqface",
+    "sealshot.quality.uncertainty",
 ]
 
 DEFAULT_METHOD = "combined"
