@@ -1,0 +1,120 @@
+"""Byte-level helpers shared by the vault: canonical JSON, base64, atomic and durable writes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sealshot.vault.errors import VaultError
+
+TEMP_PREFIX = ".tmp-"
+
+
+def plain(value: Any) -> Any:
+    """Turn numpy scalars, tuples and non-finite floats into plain JSON values (NaN becomes null)."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(item) for item in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys, no spaces): what is signed, hashed and bound."""
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: object, what: str, length: int | None = None) -> bytes:
+    """Strict base64 decoding with a clear error naming ``what`` was malformed."""
+    if not isinstance(text, str):
+        raise VaultError(f"{what} is not a base64 string")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as error:
+        raise VaultError(f"{what} is not valid base64") from error
+    if length is not None and len(data) != length:
+        raise VaultError(f"{what} has {len(data)} bytes, expected {length}")
+    return data
+
+
+def load_json_object(data: bytes, what: str) -> dict[str, Any]:
+    """Parse UTF-8 JSON that must be an object; any failure is a ``VaultError`` naming ``what``."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise VaultError(f"{what} is not valid JSON") from error
+    if not isinstance(value, dict):
+        raise VaultError(f"{what} is not a JSON object")
+    return value
+
+
+def read_json_file(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise VaultError(f"{what} {path} does not exist") from error
+    except OSError as error:
+        raise VaultError(f"cannot read {what} {path}: {error.strerror}") from error
+    return load_json_object(data, f"{what} {path}")
+
+
+def fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` so that ``path`` holds either nothing/the old content or all of it, durably.
+
+    A temp file in the same folder, fsync, rename over the target, fsync the folder.
+    A crash leaves at most a ``.tmp-*`` file, which the vault recognises and cleans.
+    """
+    temporary = path.parent / f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(descriptor, view)
+            view = view[written:]
+        os.fsync(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        temporary.unlink(missing_ok=True)
+        raise
+    os.close(descriptor)
+    os.replace(temporary, path)
+    fsync_directory(path.parent)
+
+
+def shred(path: Path) -> None:
+    """Overwrite a file with zeros, fsync, then unlink it (best effort against recovery from the folder)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "r+b", buffering=0) as handle:
+            handle.write(b"\0" * size)
+            os.fsync(handle.fileno())
+    except FileNotFoundError:
+        return
+    path.unlink(missing_ok=True)
