@@ -18,6 +18,7 @@ import numpy as np
 from sealshot.detect import Detections, MTCNNConfig, MTCNNDetector
 from sealshot.detect.align import COLOR_SIZE, GRAY_SIZE, align_face, to_gray
 from sealshot.evaluate.cache import file_hashes, open_store
+from sealshot.evaluate import comparators as _comparators
 from sealshot.evaluate.comparators import get_comparator
 from sealshot.quality import FaceBatch, assess, get_quality
 
@@ -155,6 +156,20 @@ def face_batch(images: Sequence[np.ndarray], boxes: np.ndarray, scores: np.ndarr
     )
 
 
+def _prime_comparators(store_dir: Path | None, hashes: Sequence[str], images: Sequence[np.ndarray], boxes: np.ndarray) -> None:
+    """Hand the comparators already loaded here the embeddings cached for these files, so that
+    recognition-based quality methods reuse them instead of running the network again."""
+    loaded = list(_comparators._INSTANCES.values())
+    if not loaded:
+        return
+    with open_store("embeddings", store_dir) as store:
+        for comparator in loaded:
+            cached = store.get_many(comparator.cache_key, hashes)
+            for sha, image, box in zip(hashes, images, boxes):
+                if sha in cached:
+                    comparator.remember(image, box, cached[sha])
+
+
 def quality_cache_key(method_name: str) -> str:
     method = get_quality(method_name)
     version = getattr(method, "version", None) or getattr(method, "cache_key", None)
@@ -180,6 +195,7 @@ def score_image_files(
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             images = [load_rgb(faces.paths[i]) for i in chunk]
+            _prime_comparators(store_dir=cache_dir, hashes=[faces.hashes[i] for i in chunk], images=images, boxes=faces.boxes[chunk])
             batch = face_batch(images, faces.boxes[chunk], faces.scores[chunk], faces.landmarks[chunk])
             values = assess(method, batch)
             new = [(faces.hashes[i], np.array([v], np.float32)) for i, v in zip(chunk, values)]

@@ -153,3 +153,13 @@ def similarities(embeddings: np.ndarray, comparisons: Comparisons, chunk: int = 
         b = embeddings[comparisons.b[start : start + chunk]]
         out[start : start + chunk] = np.einsum("ij,ij->i", a, b)
     return out
+
+
+def identities_with_at_least(images: ImageSet, min_images: int, cap: int | None = None) -> list[int]:
+    """Indices of the images of every identity with ≥ ``min_images`` images, the first ``cap`` of each (file order)."""
+    chosen: list[int] = []
+    labels, counts = np.unique(images.labels, return_counts=True)
+    for label in labels[counts >= min_images]:
+        members = np.flatnonzero(images.labels == label)
+        chosen += members[:cap].tolist() if cap else members.tolist()
+    return chosen
