@@ -1,0 +1,218 @@
+"""The paper's face quality: a VAE's reconstruction probability (Baert et al. 2021, section 4).
+
+A convolutional VAE trained only on good faces (the CelebA subset) encodes a
+64×64 grey crop to an isotropic Gaussian posterior N(μ_z, σ_z); L = 10 latent
+samples are decoded to per-pixel Gaussians N(μ_x, σ_x). The quality is
+
+    log RP(x) = log (1/L Σ_l N(x | μ_x^l, σ_x^l))
+              = logsumexp_l (Σ_pixels log N(x_p | μ_x^l_p, σ_x^l_p)) − log L,
+
+with pixels scaled to [0, 1]. The average is over whole-image densities (a
+log-mean-exp of summed log-likelihoods); averaging per-pixel densities, as
+some public code does, underflows and measures something else.
+
+Scores are deterministic: the L draws of ε ~ N(0, I) are a buffer fixed once
+(seed 0) and saved with the weights, and the model runs in eval mode (batch
+norm uses its running statistics), so a crop's score does not depend on the
+other crops in its batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from sealshot.quality.base import FaceBatch
+from sealshot.quality.registry import register
+
+IMAGE_SIZE = 64
+SHIPPED_WEIGHTS = "vae.pt"
+_WEIGHTS_PACKAGE = "sealshot.quality.weights"
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Architecture of the VAE. Five stride-2 blocks take 64×64 to 2×2 and back."""
+
+    latent_dim: int = 64
+    encoder_channels: tuple[int, ...] = (16, 32, 64, 128, 256)
+    decoder_channels: tuple[int, ...] = (64, 32, 16, 8, 8)
+    min_sigma: float = 0.01  # lower bound on σ_x, in units of [0, 1] pixels
+    samples: int = 10  # L, latent samples for the reconstruction probability
+    epsilon_seed: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "VAEConfig":
+        values = dict(values)
+        for key in ("encoder_channels", "decoder_channels"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+
+def _block(conv: nn.Module, channels: int) -> nn.Sequential:
+    return nn.Sequential(conv, nn.BatchNorm2d(channels), nn.LeakyReLU(0.2, inplace=True))
+
+
+class FaceVAE(nn.Module):
+    """Encoder: 5×(conv, BN, LeakyReLU) + FC → μ_z, log σ_z². Decoder: FC + 5×(transposed conv, BN, LeakyReLU) → μ_x, σ_x."""
+
+    def __init__(self, config: VAEConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or VAEConfig()
+        if len(config.encoder_channels) != 5 or len(config.decoder_channels) != 5:
+            raise ValueError("the paper's VAE has five encoder and five decoder blocks")
+        self.bottom = IMAGE_SIZE // 2**5
+        channels_in = [1, *config.encoder_channels[:-1]]
+        self.encoder = nn.Sequential(
+            *[_block(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), c_out) for c_in, c_out in zip(channels_in, config.encoder_channels)]
+        )
+        flat = config.encoder_channels[-1] * self.bottom**2
+        self.fc_mu = nn.Linear(flat, config.latent_dim)
+        self.fc_log_var = nn.Linear(flat, config.latent_dim)
+
+        first = config.decoder_channels[0]
+        self.fc_decode = nn.Linear(config.latent_dim, first * self.bottom**2)
+        decoder_in = [first, *config.decoder_channels[:-1]]
+        self.decoder = nn.Sequential(
+            *[
+                _block(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), c_out)
+                for c_in, c_out in zip(decoder_in, config.decoder_channels)
+            ]
+        )
+        self.head = nn.Conv2d(config.decoder_channels[-1], 2, 1)  # per-pixel μ_x logit and σ_x pre-activation
+
+        generator = torch.Generator().manual_seed(config.epsilon_seed)
+        self.register_buffer("epsilon", torch.randn(config.samples, config.latent_dim, generator=generator))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: ``(N, 1, 64, 64)`` in [0, 1] → μ_z, log σ_z², each ``(N, latent_dim)``."""
+        h = self.encoder(x * 2.0 - 1.0).flatten(1)
+        return self.fc_mu(h), self.fc_log_var(h).clamp(-12.0, 8.0)
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``z``: ``(M, latent_dim)`` → per-pixel μ_x in (0, 1) and σ_x ≥ min_sigma, each ``(M, 1, 64, 64)``."""
+        h = F.leaky_relu(self.fc_decode(z), 0.2).view(-1, self.config.decoder_channels[0], self.bottom, self.bottom)
+        out = self.head(self.decoder(h))
+        mu = torch.sigmoid(out[:, :1])
+        sigma = self.config.min_sigma + F.softplus(out[:, 1:])
+        return mu, sigma
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One reparameterised sample per input (training): μ_x, σ_x, μ_z, log σ_z²."""
+        mu_z, log_var_z = self.encode(x)
+        z = mu_z + torch.randn_like(mu_z) * torch.exp(0.5 * log_var_z)
+        mu_x, sigma_x = self.decode(z)
+        return mu_x, sigma_x, mu_z, log_var_z
+
+    def log_reconstruction_probability(self, x: torch.Tensor) -> torch.Tensor:
+        """log RP per input, ``(N,)``, with the fixed ε draws; all L samples go through the decoder as one batch."""
+        mu_z, log_var_z = self.encode(x)
+        samples, n = self.epsilon.shape[0], x.shape[0]
+        z = mu_z.unsqueeze(0) + self.epsilon.unsqueeze(1) * torch.exp(0.5 * log_var_z).unsqueeze(0)  # (L, N, d)
+        mu_x, sigma_x = self.decode(z.reshape(samples * n, -1))
+        log_likelihood = gaussian_log_likelihood(x.repeat(samples, 1, 1, 1), mu_x, sigma_x).view(samples, n)
+        return torch.logsumexp(log_likelihood, dim=0) - math.log(samples)
+
+
+def gaussian_log_likelihood(x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Σ over pixels of log N(x | μ, σ), one value per image."""
+    per_pixel = -0.5 * ((x - mu) / sigma) ** 2 - torch.log(sigma) - _LOG_SQRT_2PI
+    return per_pixel.flatten(1).sum(1)
+
+
+def kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) per input."""
+    return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+
+
+def _folded(conv: nn.Conv2d | nn.ConvTranspose2d, norm: nn.BatchNorm2d) -> nn.Module:
+    """A copy of ``conv`` with the eval-mode batch norm that follows it folded into its weights and bias."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    folded = copy.deepcopy(conv)
+    out_axis = 1 if isinstance(conv, nn.ConvTranspose2d) else 0
+    shape = [1, 1, 1, 1]
+    shape[out_axis] = -1
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
+    folded.weight = nn.Parameter(conv.weight * scale.view(shape))
+    folded.bias = nn.Parameter(norm.bias + (bias - norm.running_mean) * scale)
+    return folded
+
+
+@torch.no_grad()
+def fold_batch_norm(model: FaceVAE) -> FaceVAE:
+    """An inference copy of ``model`` with every batch norm folded into its convolution (same outputs, faster)."""
+    fused = copy.deepcopy(model).eval()
+    for blocks in (fused.encoder, fused.decoder):
+        for block in blocks:
+            if isinstance(block[1], nn.BatchNorm2d):
+                block[0] = _folded(block[0], block[1])
+                block[1] = nn.Identity()
+    return fused
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def save_vae(model: FaceVAE, path: Path, half: bool = True, extra: dict[str, Any] | None = None) -> None:
+    """Save config, weights (float16 unless ``half`` is False; BN statistics stay float32) and the ε buffer."""
+    state = {}
+    for key, value in model.state_dict().items():
+        if half and value.is_floating_point() and "running_" not in key and key != "epsilon":
+            value = value.half()
+        state[key] = value.detach().clone()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": asdict(model.config), "state_dict": state, "extra": extra or {}}, path)
+
+
+def load_vae(path: Path | None = None) -> FaceVAE:
+    """Load a saved VAE (the shipped weights by default) in eval mode, float32."""
+    if path is None:
+        with resources.as_file(resources.files(_WEIGHTS_PACKAGE) / SHIPPED_WEIGHTS) as shipped:
+            checkpoint = torch.load(shipped, map_location="cpu", weights_only=True)
+    else:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model = FaceVAE(VAEConfig.from_dict(checkpoint["config"]))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()})
+    return model.eval()
+
+
+def gray_to_tensor(gray: np.ndarray) -> torch.Tensor:
+    """``(N, 64, 64)`` uint8 → ``(N, 1, 64, 64)`` float32 in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(gray, dtype=np.uint8)).float().div_(255.0).unsqueeze(1)
+
+
+@dataclass
+class VAEQuality:
+    """Quality method ``vae``: log RP of the aligned 64×64 grey crop; higher is better."""
+
+    model: FaceVAE = field(default_factory=lambda: fold_batch_norm(load_vae()))
+    batch_size: int = 16  # crops per decoder batch (×L samples); small batches stay in cache and are faster on CPU
+    name: str = "vae"
+
+    @torch.inference_mode()
+    def score(self, faces: FaceBatch) -> np.ndarray:
+        gray = np.asarray(faces.gray)
+        if gray.ndim != 3 or gray.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"the VAE needs (N, 64, 64) grey crops, got {gray.shape}")
+        scores = [
+            self.model.log_reconstruction_probability(gray_to_tensor(gray[start : start + self.batch_size])).double().numpy()
+            for start in range(0, len(gray), self.batch_size)
+        ]
+        return np.concatenate(scores) if scores else np.zeros(0)
+
+
+@register("vae", "the paper's VAE: log reconstruction probability of the 64x64 grey crop (L=10, fixed draws)")
+def _factory() -> VAEQuality:
+    return VAEQuality()
