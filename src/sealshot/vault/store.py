@@ -220,6 +220,7 @@ class Vault:
         if not 0 < retention_days < 1e6 or not math.isfinite(retention_days):
             raise VaultError(f"retention must be a positive number of days, got {retention_days}")
         root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o700)  # the index says who was seen when: personal data, even without pixels
         with writer_lock(root):
             if cls.config_path(root).exists():
                 raise VaultError(f"{root} already holds a vault")
@@ -232,6 +233,7 @@ class Vault:
             save_signing_key(root / "operator.key", operator)
             config = VaultConfig(round(time.time(), 6), float(retention_days), authority, operator.public_key())
             vault = cls(root, config, _connect(root / "index.sqlite", create=True))
+            os.chmod(root / "index.sqlite", 0o600)
             details = {
                 "authority": authority.to_json(),
                 "retention_days": config.retention_days,
