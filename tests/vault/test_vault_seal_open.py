@@ -135,3 +135,27 @@ def test_cli_keygen_run_sealer_open_with_key(tmp_path, cli, make_snapshot, base_
     assert public_as_private.exit_code == 1 and "is not a sealshot authority private key" in public_as_private.text
     verified = cli("vault", "verify", "--vault", vault)
     assert verified.exit_code == 0 and "vault OK" in verified.text
+
+
+def test_an_unusable_public_key_is_a_clean_error(tmp_path, make_snapshot):
+    from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
+
+    from sealshot.vault.keys import AuthorityPublicKey
+
+    degenerate = AuthorityPublicKey(x25519.X25519PublicKey.from_public_bytes(b"\0" * 32), ed25519.Ed25519PrivateKey.generate().public_key())
+    degenerate.save(tmp_path / "zero.pub")
+    with CameraSealer.open(tmp_path / "vault", tmp_path / "zero.pub", "cam1") as sealer:
+        with pytest.raises(VaultError, match="is not a usable X25519 key"):
+            sealer.seal(make_snapshot())
+    assert list((tmp_path / "vault" / "snapshots").iterdir()) == []
+
+
+def test_a_failure_to_assess_quality_is_sealed_with_a_null_quality(tmp_path, authority, make_snapshot):
+    import dataclasses
+
+    from sealshot.vault.store import Vault
+
+    with CameraSealer.open(tmp_path / "vault", authority.public_path, "cam1") as sealer:
+        sealer.seal(dataclasses.replace(make_snapshot(), quality=float("nan")))
+    with Vault.open(tmp_path / "vault") as opened:
+        assert [row.quality for row in opened.rows()] == [None]

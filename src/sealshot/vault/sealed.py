@@ -63,7 +63,10 @@ def encode_png(crop: np.ndarray) -> bytes:
 
 def seal(png: bytes, header: dict[str, Any], authority: AuthorityPublicKey) -> bytes:
     header_bytes = canonical_json(header)
-    ciphertext = SUITE.encrypt(png, authority.encryption, info=INFO_PREFIX + header_bytes)
+    try:
+        ciphertext = SUITE.encrypt(png, authority.encryption, info=INFO_PREFIX + header_bytes)
+    except ValueError as error:  # e.g. a low-order X25519 point: no shared secret can be derived
+        raise VaultError(f"authority public key {authority.fingerprint} is not a usable X25519 key") from error
     return MAGIC + struct.pack(">I", len(header_bytes)) + header_bytes + ciphertext
 
 
