@@ -24,6 +24,7 @@ _METHOD_MODULES = [
     "sealshot.quality.serfiq",
     "sealshot.quality.eqface",
     "sealshot.quality.uncertainty",
+    "sealshot.quality.vae",
 ]
 
 DEFAULT_METHOD = "combined"

@@ -45,7 +45,7 @@ class VAEConfig:
     """Architecture of the VAE. Five stride-2 blocks take 64×64 to 2×2 and back."""
 
     latent_dim: int = 64
-    encoder_channels: tuple[int, ...] = (16, 32, 64, 128, 256)
+    encoder_channels: tuple[int, ...] = (8, 16, 32, 64, 128)
     decoder_channels: tuple[int, ...] = (64, 32, 16, 8, 8)
     min_sigma: float = 0.01  # lower bound on σ_x, in units of [0, 1] pixels
     samples: int = 10  # L, latent samples for the reconstruction probability
@@ -197,9 +197,13 @@ def gray_to_tensor(gray: np.ndarray) -> torch.Tensor:
 class VAEQuality:
     """Quality method ``vae``: log RP of the aligned 64×64 grey crop; higher is better."""
 
-    model: FaceVAE = field(default_factory=lambda: fold_batch_norm(load_vae()))
-    batch_size: int = 16  # crops per decoder batch (×L samples); small batches stay in cache and are faster on CPU
+    model: FaceVAE = field(default_factory=load_vae)
+    batch_size: int = 16  # crops per pass (×L decoder samples); small chunks stay in cache and run faster on CPU
     name: str = "vae"
+
+    def __post_init__(self) -> None:
+        # Same function, faster on CPU: batch norm folded into the convolutions, channels-last tensors.
+        self.model = fold_batch_norm(self.model).to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def score(self, faces: FaceBatch) -> np.ndarray:
@@ -207,7 +211,9 @@ class VAEQuality:
         if gray.ndim != 3 or gray.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
             raise ValueError(f"the VAE needs (N, 64, 64) grey crops, got {gray.shape}")
         scores = [
-            self.model.log_reconstruction_probability(gray_to_tensor(gray[start : start + self.batch_size])).double().numpy()
+            self.model.log_reconstruction_probability(gray_to_tensor(gray[start : start + self.batch_size]).contiguous(memory_format=torch.channels_last))
+            .double()
+            .numpy()
             for start in range(0, len(gray), self.batch_size)
         ]
         return np.concatenate(scores) if scores else np.zeros(0)

@@ -33,7 +33,7 @@ def _progress() -> Progress:
 def train_vae_command(
     images: Annotated[list[Path], typer.Option("--images", help="Image folder or file (repeatable); the largest face of each is used.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the best model (.pt).")],
-    epochs: Annotated[int, typer.Option(help="Passes over the training crops.")] = 30,
+    epochs: Annotated[int, typer.Option(help="Passes over the training crops.")] = 16,
     batch_size: Annotated[int, typer.Option(help="Crops per optimiser step.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak Adam learning rate (cosine decay to --min-lr).")] = 2e-3,
     min_lr: Annotated[float, typer.Option(help="Learning rate at the end of the cosine schedule.")] = 1e-4,

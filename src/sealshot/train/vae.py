@@ -24,7 +24,7 @@ from sealshot.quality.vae import FaceVAE, VAEConfig, gaussian_log_likelihood, gr
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 30
+    epochs: int = 16
     batch_size: int = 64
     learning_rate: float = 2e-3
     min_learning_rate: float = 1e-4  # end of the cosine schedule
