@@ -7,18 +7,16 @@ import re
 from pathlib import Path
 from typing import Optional
 
-import torch
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.pipeline import PipelineConfig
-from sealshot.quality import DEFAULT_METHOD, get_quality
-from sealshot.quality.registry import UnknownQualityMethod
-from sealshot.report import SourceReport, write_report
-from sealshot.runner import RunOptions, StopRequest, run_source, suffixed
-from sealshot.track import TrackerConfig
+from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
+
+if TYPE_CHECKING:
+    from sealshot.report import SourceReport
 
 
 def _camera_id(source: str, given: str | None, index: int, count: int) -> str:
@@ -49,6 +47,15 @@ def run(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Detect, track and score faces; seal one best crop per person into the vault."""
+    # Heavy imports stay here so that the other commands start quickly.
+    import torch
+
+    from sealshot.detect import MTCNNConfig, MTCNNDetector
+    from sealshot.pipeline import PipelineConfig
+    from sealshot.quality import get_quality
+    from sealshot.report import write_report
+    from sealshot.runner import RunOptions, StopRequest, run_source, suffixed
+    from sealshot.track import TrackerConfig
     from sealshot.vault import CameraSealer, VaultError
 
     console = Console(stderr=True)
@@ -100,7 +107,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _print_summary(console: Console, reports: list[SourceReport]) -> None:
+def _print_summary(console: Console, reports: "list[SourceReport]") -> None:
     table = Table(title="sealshot run")
     for column in ("source", "camera", "frames", "fps", "tracks", "sealed", "status"):
         table.add_column(column)

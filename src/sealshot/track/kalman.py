@@ -27,7 +27,8 @@ class BoxKalman:
         self.x = np.zeros(8)
         self.x[:4] = box_to_state(box)
         size = max(self.x[2], self.x[3])
-        self.P = np.diag([0.1 * size, 0.1 * size, 0.1 * size, 0.1 * size, 2 * size, 2 * size, size, size]) ** 2
+        # Position as uncertain as a measurement; velocity unknown up to a few face widths a second.
+        self.P = np.diag([0.05 * size] * 4 + [4 * size, 4 * size, 1 * size, 1 * size]) ** 2
         self.timestamp = timestamp
 
     def _transition(self, dt: float) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,8 @@ class TrackerConfig:
     min_iou: float = 0.1
     max_centre_distance: float = 1.0
     """Largest centre distance, in units of the predicted box's size, that may still match."""
+    max_size_ratio: float = 1.6
+    """A detection may differ in size from the predicted box by at most this factor."""
     min_detections: int = 2
     """Tracks with fewer matched detections when they end are treated as false alarms."""
 
@@ -47,6 +49,16 @@ def centre_distance_matrix(predicted: np.ndarray, detected: np.ndarray) -> np.nd
     dc = (detected[:, :2] + detected[:, 2:4]) / 2
     size = np.maximum(predicted[:, 2] - predicted[:, 0], predicted[:, 3] - predicted[:, 1])
     return np.linalg.norm(pc[:, None] - dc[None], axis=2) / np.maximum(size[:, None], 1.0)
+
+
+def size_ratio_matrix(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """max(a/b, b/a) of the boxes' side lengths: 1 for equal sizes."""
+    if len(predicted) == 0 or len(detected) == 0:
+        return np.ones((len(predicted), len(detected)))
+    side_p = np.sqrt(np.prod(np.clip(predicted[:, 2:4] - predicted[:, :2], 1, None), axis=1))
+    side_d = np.sqrt(np.prod(np.clip(detected[:, 2:4] - detected[:, :2], 1, None), axis=1))
+    ratio = side_p[:, None] / side_d[None, :]
+    return np.maximum(ratio, 1 / ratio)
 
 
 @dataclass
@@ -89,7 +101,9 @@ class FaceTracker:
         boxes = detections.boxes.astype(np.float64)
         iou = iou_matrix(predicted, boxes)
         distance = centre_distance_matrix(predicted, boxes)
-        gate = (iou >= self.config.min_iou) | (distance <= self.config.max_centre_distance)
+        gate = ((iou >= self.config.min_iou) | (distance <= self.config.max_centre_distance)) & (
+            size_ratio_matrix(predicted, boxes) <= self.config.max_size_ratio
+        )
         cost = (1.0 - iou) + 0.5 * np.minimum(distance, 10.0)
         cost = np.where(gate, cost, 1e6)
         assignments: list[tuple[int, int]] = []

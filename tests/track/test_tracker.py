@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import numpy as np
+
+from sealshot.detect.types import Detections
+from sealshot.track import FaceTracker, TrackerConfig
+from sealshot.track.tracker import iou_matrix
+
+
+def _detections(*boxes: tuple[float, float, float, float]) -> Detections:
+    array = np.array(boxes, np.float32).reshape(-1, 4)
+    return Detections(array, np.ones(len(array), np.float32), np.zeros((len(array), 5, 2), np.float32))
+
+
+def test_two_crossing_walkers_keep_their_ids() -> None:
+    tracker = FaceTracker()
+    ids_a, ids_b = [], []
+    for step in range(30):
+        t = step / 25
+        a = (100 + 10 * step, 100, 140 + 10 * step, 140)
+        b = (400 - 10 * step, 110, 440 - 10 * step, 150)
+        update = tracker.update(_detections(a, b), t)
+        mapping = dict(update.assignments)
+        ids_a.append(mapping[0])
+        ids_b.append(mapping[1])
+    assert len(set(ids_a)) == 1 and len(set(ids_b)) == 1 and ids_a[0] != ids_b[0]
+
+
+def test_a_track_survives_a_short_gap_and_ends_after_max_unseen() -> None:
+    tracker = FaceTracker(TrackerConfig(max_unseen_s=0.5))
+    first = tracker.update(_detections((0, 0, 50, 50)), 0.0).assignments[0][1]
+    tracker.update(_detections((10, 0, 60, 50)), 0.04)
+    # Occluded for 0.3 s while moving on at constant velocity.
+    for k in range(1, 8):
+        assert tracker.update(_detections(), 0.04 + 0.04 * k).ended == []
+    again = tracker.update(_detections((90, 0, 140, 50)), 0.36).assignments[0][1]
+    assert again == first
+    ended = tracker.update(_detections(), 0.9).ended
+    assert [t.track_id for t in ended] == [first]
+    assert tracker.tracks == {}
+
+
+def test_distant_detection_starts_a_new_track() -> None:
+    tracker = FaceTracker()
+    first = tracker.update(_detections((0, 0, 40, 40)), 0.0).assignments[0][1]
+    second = tracker.update(_detections((500, 500, 540, 540)), 0.04).assignments[0][1]
+    assert first != second
+
+
+def test_iou_matrix() -> None:
+    a = np.array([[0, 0, 10, 10]], np.float64)
+    b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float64)
+    np.testing.assert_allclose(iou_matrix(a, b), [[1.0, 1 / 3, 0.0]])
