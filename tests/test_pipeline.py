@@ -42,7 +42,7 @@ def test_each_talking_head_clip_gives_exactly_one_snapshot(talking_heads_dir: Pa
     assert len(sink.snapshots) == 1, [(s.track_id, s.first_seen, s.last_seen, s.detections) for s in sink.snapshots]
     snapshot = sink.snapshots[0]
     assert snapshot.crop.ndim == 3 and min(snapshot.crop.shape[:2]) > 40
-    assert snapshot.detections > 0.8 * pipeline.frames_processed
+    assert snapshot.detections > 0.5 * pipeline.frames_processed
 
 
 def test_arcade_clip_seals_one_snapshot_per_visible_person(sample_clip: Path) -> None:

@@ -1,0 +1,73 @@
+"""`sealshot run` from the command line: sealing, reports, pictures, and a corrupt source beside a good one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import matplotlib.image
+import pytest
+
+from sealshot.video import open_source
+
+
+def _sealshot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"TMPDIR": str(cwd)}
+    return subprocess.run([sys.executable, "-m", "sealshot.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def run_outputs(tmp_path_factory: pytest.TempPathFactory, sample_clip: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    work = tmp_path_factory.mktemp("run")
+    assert _sealshot("keygen", "--out", "keys", cwd=work).returncode == 0
+    corrupt = work / "corrupt.mp4"
+    corrupt.write_bytes(sample_clip.read_bytes()[:40_000])
+    result = _sealshot(
+        "run", str(corrupt), str(sample_clip), "--vault", "vault", "--recipient", "keys/authority.pub", "--camera", "arcade",
+        "--quality", "combined", "--max-frames", "40", "--preview", "preview.mp4", "--report", "report.json",
+        "--timeline", "timeline.png", "--no-progress",
+        cwd=work,
+    )  # fmt: skip
+    return work, result
+
+
+def test_corrupt_source_fails_clearly_and_the_other_source_still_finishes(run_outputs) -> None:
+    work, result = run_outputs
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "corrupt.mp4" in result.stderr and "error" in result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((work / "report.json").read_text())
+    broken, good = report["sources"]
+    assert broken["error"] and broken["frames"] == 0
+    assert good["error"] is None and good["frames"] == 40 and good["snapshots"] >= 5
+    sealed = [t for t in good["tracks"] if t["snapshot_id"]]
+    assert all(t["chosen_frame"] is not None and len(t["quality_timeline"]) == t["detections"] for t in sealed)
+    assert "crop" not in json.dumps(report)
+
+
+def test_sealed_snapshots_open_to_valid_images(run_outputs) -> None:
+    work, _ = run_outputs
+    report = json.loads((work / "report.json").read_text())
+    expected = {t["snapshot_id"] for s in report["sources"] for t in s["tracks"] if t["snapshot_id"]}
+    assert _sealshot("vault", "verify", "--vault", "vault", cwd=work).returncode == 0
+    opened = _sealshot("open", "--key", "keys/authority.key", "--vault", "vault", "--out", "opened", cwd=work)
+    assert opened.returncode == 0, opened.stderr
+    images = sorted((work / "opened").glob("*.png"))
+    assert {p.stem for p in images} == expected
+    for path in images:
+        image = cv2.imread(str(path))
+        assert image is not None and image.shape[0] >= 20 and image.shape[1] >= 20
+
+
+def test_preview_and_timeline_are_written(run_outputs) -> None:
+    work, _ = run_outputs
+    # One source failed before any frame, so only the good source (the second) wrote pictures.
+    preview = work / "preview-2.mp4"
+    frames = list(open_source(preview))
+    assert len(frames) == 40 and frames[0].image.shape[:2] == (1080, 1920)
+    timeline = matplotlib.image.imread(work / "timeline-2.png")
+    assert timeline.shape[0] > 300 and timeline.shape[1] > 600
