@@ -80,7 +80,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 
 def test_vae_is_registered_and_small() -> None:
-    assert "vae" in available()
+    assert {"vae", "vae-ratio"} <= set(available())
     model = load_vae()
     assert parameter_count(model) <= 2_000_000
     shipped = Path(__import__("sealshot.quality.weights", fromlist=["x"]).__file__).with_name("vae.pt")
@@ -167,3 +167,26 @@ def test_quality_falls_as_degradation_grows(name: str, lfw_crops: np.ndarray) ->
     method = get_quality("vae")
     means = [float(np.mean(method.score(_batch(np.stack([degrade(g, level, i) for i, g in enumerate(lfw_crops)]))))) for level in levels]
     assert all(a > b for a, b in zip(means, means[1:])), f"{name}: mean log RP per level {levels} = {np.round(means, 1)}"
+
+
+_NOISE_FOOLS_THE_CODER = pytest.mark.xfail(
+    strict=True, reason="a generic coder cannot compress added noise, so the complexity-corrected ratio rises with noise (measured)"
+)
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=_NOISE_FOOLS_THE_CODER if name.startswith("noise") else ()) for name in DEGRADATIONS])
+def test_complexity_ratio_falls_as_degradation_grows(name: str, lfw_crops: np.ndarray) -> None:
+    degrade, levels = DEGRADATIONS[name]
+    method = get_quality("vae-ratio")
+    means = [float(np.mean(method.score(_batch(np.stack([degrade(g, level, i) for i, g in enumerate(lfw_crops)]))))) for level in levels]
+    assert all(a > b for a, b in zip(means, means[1:])), f"{name}: mean ratio per level {levels} = {np.round(means, 1)}"
+
+
+def test_complexity_ratio_is_log_rp_plus_png_length(lfw_crops: np.ndarray) -> None:
+    from sealshot.quality.vae import png_code_length_nats
+
+    ratio = get_quality("vae-ratio").score(_batch(lfw_crops[:2]))
+    log_rp = get_quality("vae").score(_batch(lfw_crops[:2]))
+    lengths = np.array([len(cv2.imencode(".png", g, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1]) * 8 * np.log(2) for g in lfw_crops[:2]])
+    np.testing.assert_allclose(ratio, log_rp - 4096 * np.log(255) + lengths, rtol=1e-9)
+    assert png_code_length_nats(lfw_crops[0]) == pytest.approx(lengths[0])

@@ -264,3 +264,44 @@ class VAEQuality:
 @register("vae", "the paper's VAE: log reconstruction probability of the 64x64 grey crop (L=10, fixed draws)")
 def _factory() -> VAEQuality:
     return VAEQuality()
+
+
+def png_code_length_nats(gray: np.ndarray) -> float:
+    """Length of the lossless PNG (zlib level 9) encoding of one 8-bit grey crop, in nats."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(gray, dtype=np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return float(len(encoded)) * 8.0 * math.log(2.0)
+
+
+@dataclass
+class VAEComplexityRatio:
+    """Quality method ``vae-ratio`` (our addition, not the paper's): log RP corrected for input complexity.
+
+    log RP rewards simple crops: smoother, darker or lower-contrast crops get a *higher*
+    likelihood (bench/results/vae_scores.md). Following Serrà et al. (ICLR 2020, "Input
+    complexity and out-of-distribution detection with likelihood-based generative models"), the
+    score is a log-likelihood ratio in nats between the VAE and a generic lossless image
+    coder (PNG) for the same 8-bit crop:
+
+        log P_vae(x) − log P_png(x) = (log RP(x) − 4096 · ln 255) + L_png(x) · ln 2
+
+    (the VAE density on [0, 1] pixels times the 1/255 bin width of each of the 4096 pixels).
+    Positive: the face model explains the crop better than a generic coder. It falls with blur,
+    downscaling and darkening, but rises with added noise, which a generic coder cannot compress.
+    """
+
+    vae: VAEQuality = field(default_factory=VAEQuality)
+    name: str = "vae-ratio"
+
+    def score(self, faces: FaceBatch) -> np.ndarray:
+        log_rp = self.vae.score(faces)
+        bin_width = IMAGE_SIZE * IMAGE_SIZE * math.log(255.0)
+        return log_rp - bin_width + np.array([png_code_length_nats(g) for g in np.asarray(faces.gray)])
+
+
+@register("vae-ratio", "log RP of the VAE minus the log-probability of a PNG coder (complexity-corrected, Serra et al. 2020); nats")
+def _ratio_factory() -> VAEComplexityRatio:
+    return VAEComplexityRatio()
