@@ -58,12 +58,19 @@ def test_ten_fold_accuracy_separable_and_best_threshold() -> None:
 def test_large_comparisons_are_capped_distinct_and_seeded() -> None:
     labels = np.repeat(np.arange(20), np.r_[30, np.full(19, 3)])
     images = ImageSet(tuple(str(i) for i in range(len(labels))), labels)  # type: ignore[arg-type]
-    pairs = large_comparisons(images, genuine_cap=10, impostors=2000, seed=1)
+    pairs = large_comparisons(images, genuine_cap=10, impostors=1000, seed=1)
     genuine = pairs.genuine
     assert genuine.sum() == 10 + 19 * 3
     assert (labels[pairs.a[genuine]] == labels[pairs.b[genuine]]).all()
     assert (labels[pairs.a[~genuine]] != labels[pairs.b[~genuine]]).all()
     keys = set(zip(pairs.a[~genuine].tolist(), pairs.b[~genuine].tolist()))
-    assert len(keys) == 2000
-    again = large_comparisons(images, genuine_cap=10, impostors=2000, seed=1)
+    assert len(keys) == 1000
+    again = large_comparisons(images, genuine_cap=10, impostors=1000, seed=1)
     assert isinstance(again, Comparisons) and (again.a == pairs.a).all() and (again.b == pairs.b).all()
+
+
+def test_large_comparisons_of_a_small_pool_take_every_impostor_pair() -> None:
+    labels = np.array([0, 0, 1, 1, 2])
+    images = ImageSet(tuple(str(i) for i in range(5)), labels)  # type: ignore[arg-type]
+    pairs = large_comparisons(images, impostors=1_000)
+    assert (~pairs.genuine).sum() == 8 and pairs.genuine.sum() == 2

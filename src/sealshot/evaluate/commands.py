@@ -76,7 +76,7 @@ def erc_command(
     result = run_benchmark(config, log=_log)
     json_path, md_path = write_reports(result, out)
     pngs = plot_all(result, out)
-    console.print(md_path.read_text(), markup=False)
+    typer.echo(md_path.read_text())
     console.log(f"wrote {json_path}, {md_path} and {len(pngs)} charts to {out}")
 
 

@@ -128,7 +128,15 @@ def large_comparisons(
 
     pool_labels = images.labels[candidates]
     n = len(candidates)
+    _, per_identity = np.unique(pool_labels, return_counts=True)
+    possible = (n * n - int((per_identity.astype(np.int64) ** 2).sum())) // 2
     chosen: np.ndarray = np.zeros(0, np.int64)
+    if impostors >= possible // 2:
+        # A small pool: take every impostor pair (a random draw would hardly ever finish).
+        i, j = np.triu_indices(n, k=1)
+        different = pool_labels[i] != pool_labels[j]
+        chosen = i[different].astype(np.int64) * n + j[different]
+        impostors = len(chosen)
     while len(chosen) < impostors:
         draw = max(2 * (impostors - len(chosen)), 1024)
         i = rng.integers(0, n, draw)

@@ -44,6 +44,9 @@ def plot_all(result: dict[str, Any], out_dir: Path) -> list[Path]:
         for set_name, by_protocol in by_set.items():
             for protocol_key, entry in by_protocol.items():
                 counts = result["comparison_sets"][set_name]
-                title = f"ERC, {comparator} comparisons, LFW {set_name} ({counts['genuine']:,} gen / {counts['impostor']:,} imp), {entry['title']}"
+                title = (
+                    f"ERC, {comparator} comparisons, LFW {set_name} set ({counts['genuine']:,} genuine / {counts['impostor']:,} impostor)\n"
+                    f"{entry['title']}"
+                )
                 paths.append(plot_erc(entry["curves"], title, out_dir / f"erc-{comparator}-{set_name}-{protocol_key}.png"))
     return paths

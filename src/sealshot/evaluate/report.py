@@ -39,7 +39,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     pool = result["pool"]
     lines = ["# ERC benchmark on LFW", ""]
     scope = "every LFW image" if pool["full_lfw"] else (
-        f"a subset of LFW: the images of View 2 folds {pool['folds']}"
+        f"a subset of LFW: the images of View 2 folds {', '.join(str(f + 1) for f in pool['folds'])}"
         + (f" (first {pool['pairs_per_fold']} genuine and impostor pairs of each)" if pool["pairs_per_fold"] else "")
         + (f", plus up to {pool['selection_cap']} images of each identity with ≥ 6 images" if pool["selection_cap"] else "")
     )
