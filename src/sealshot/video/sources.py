@@ -80,10 +80,14 @@ class PyAVSource:
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
+        origin: float | None = None
         try:
             for decoded in self._container.decode(self._stream):
                 if decoded.pts is not None and decoded.time_base is not None:
-                    timestamp = float(decoded.pts * decoded.time_base)
+                    # Streams (MPEG-TS, RTSP) start at an arbitrary clock; count from the first frame.
+                    pts_seconds = float(decoded.pts * decoded.time_base)
+                    origin = pts_seconds if origin is None else origin
+                    timestamp = pts_seconds - origin
                 else:
                     timestamp = index / (self.fps or 25.0)
                 yield Frame(index=index, timestamp=timestamp, image=decoded.to_ndarray(format="rgb24"))

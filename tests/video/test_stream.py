@@ -1,0 +1,55 @@
+"""A network source for real: the sample clip served over HTTP by a server on loopback."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import av
+import pytest
+
+from sealshot.video import VideoSourceError, open_source
+
+
+def _remux_to_mpegts(source: Path, target: Path) -> None:
+    """Live HTTP streams are MPEG-TS (or HLS of it): no seeking back for an index at the end."""
+    with av.open(str(source)) as reader, av.open(str(target), "w", format="mpegts") as writer:
+        stream_in = reader.streams.video[0]
+        stream_out = writer.add_stream_from_template(stream_in)
+        for packet in reader.demux(stream_in):
+            if packet.dts is None:
+                continue
+            packet.stream = stream_out
+            writer.mux(packet)
+
+
+@pytest.fixture()
+def http_server(sample_clip: Path, tmp_path: Path) -> Iterator[str]:
+    _remux_to_mpegts(sample_clip, tmp_path / "live.ts")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_stream_decodes_with_timestamps(http_server: str) -> None:
+    source = open_source(f"{http_server}/live.ts")
+    frames = [frame for frame, _ in zip(source, range(30))]
+    assert len(frames) == 30
+    assert frames[0].image.shape == (1080, 1920, 3)
+    assert frames[0].timestamp == 0.0
+    assert frames[29].timestamp == pytest.approx(29 / 25, abs=1e-3)
+
+
+def test_missing_stream_is_a_clear_error(http_server: str) -> None:
+    with pytest.raises(VideoSourceError, match="cannot open"):
+        open_source(f"{http_server}/nothing-here.mp4")
