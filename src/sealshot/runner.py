@@ -19,6 +19,7 @@ from sealshot.quality import QualityMethod
 from sealshot.report import SourceReport, plot_quality_timeline
 from sealshot.video import Frame, VideoSourceError, open_source
 from sealshot.video.annotate import BoxLabel, annotate
+from sealshot.video.prefetch import prefetch
 from sealshot.video.sources import PyAVSource
 from sealshot.video.writer import VideoWriter
 
@@ -114,7 +115,7 @@ def run_source(
     with _progress(console, options.show_progress) as progress:
         task = progress.add_task(Path(source).name or source, total=total, fps="-", tracks=0, sealed=0)
         try:
-            for frame in _limited(iter(frames), options.max_frames):
+            for frame in _limited(prefetch(frames), options.max_frames):
                 frame_observations = pipeline.process(frame)
                 report.frames += 1
                 if options.preview is not None:
