@@ -7,9 +7,10 @@
   image statistics (sharpness, brightness, contrast, face size).
 - Synthetic degradations of 32 of those crops (blur, downscaling, darkening, noise): the mean score per level.
 - The shared videos: every few frames, every face, scored; percentiles per clip.
-- bench/results/vae_sanity.png: LFW crops sorted by quality, best to worst, and reconstructions
-  (input, decoded mean at z = mu_z, decoded sigma) of the best, two middle and the worst crop;
-  plus the degradation curves.
+- Both the paper's score (``vae``, log RP) and the complexity-corrected ``vae-ratio``.
+- bench/results/vae_sanity.png: LFW crops sorted by each score, best to worst; reconstructions
+  (input, decoded mean at z = mu_z, decoded sigma_x) of the best, two middle and the worst crop
+  by log RP. bench/results/vae_degradation.png: the degradation curves.
 - bench/results/vae_scores.json and .md: the numbers.
 """
 
@@ -30,7 +31,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from sealshot.detect import MTCNNDetector, align_detections  # noqa: E402
 from sealshot.quality import FaceBatch  # noqa: E402
-from sealshot.quality.vae import VAEQuality, gray_to_tensor, load_vae  # noqa: E402
+from sealshot.quality.vae import VAEComplexityRatio, VAEQuality, gray_to_tensor, load_vae  # noqa: E402
 from sealshot.train.faces import read_rgb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,10 +79,11 @@ def degradations(gray: np.ndarray, name: str, level: float, seed: int) -> np.nda
 LEVELS = {"blur sigma": (0, 0.5, 1, 2, 4), "downscale factor": (1, 1.5, 2, 4, 8), "brightness factor": (1.0, 0.8, 0.6, 0.35, 0.15), "noise sigma": (0, 4, 8, 16, 32)}
 
 
-def video_scores(detector: MTCNNDetector, method: VAEQuality, path: Path, every: int, max_frames: int) -> dict[str, object]:
+def video_scores(detector: MTCNNDetector, methods: dict[str, object], path: Path, every: int, max_frames: int) -> dict[str, object]:
     import av
 
-    scores, sizes = [], []
+    scores: dict[str, list[float]] = {name: [] for name in methods}
+    sizes: list[float] = []
     with av.open(str(path)) as container:
         for index, frame in enumerate(container.decode(video=0)):
             if index >= max_frames:
@@ -93,15 +95,26 @@ def video_scores(detector: MTCNNDetector, method: VAEQuality, path: Path, every:
             if not len(detections):
                 continue
             aligned = align_detections(image, detections)
-            scores.extend(method.score(batch(aligned.gray, detections.boxes)))
+            for name, method in methods.items():
+                scores[name].extend(method.score(batch(aligned.gray, detections.boxes)))
             sizes.extend(np.sqrt(detections.widths * detections.heights))
-    scores_array = np.array(scores)
-    result: dict[str, object] = {"faces": len(scores)}
-    if len(scores):
-        result["percentiles"] = {str(p): round(float(v), 1) for p, v in zip(PERCENTILES, np.percentile(scores_array, PERCENTILES))}
-        if len(scores) > 2:
-            result["spearman_with_face_size"] = round(float(spearmanr(scores_array, sizes)[0]), 3)
+    result: dict[str, object] = {"faces": len(sizes)}
+    for name, values in scores.items():
+        if values:
+            result[name] = {"percentiles": {str(p): round(float(v), 1) for p, v in zip(PERCENTILES, np.percentile(values, PERCENTILES))}}
+            if len(values) > 2:
+                result[name]["spearman_with_face_size"] = round(float(spearmanr(values, sizes)[0]), 3)
     return result
+
+
+def sorted_grid(figure: plt.Figure, gray: np.ndarray, scores: np.ndarray, rows: int, cols: int, first_row: int, total_rows: int) -> None:
+    order = np.argsort(-scores)
+    picks = order[np.linspace(0, len(order) - 1, rows * cols).round().astype(int)]
+    for k, i in enumerate(picks):
+        axis = figure.add_subplot(total_rows, cols, first_row * cols + k + 1)
+        axis.imshow(gray[i], cmap="gray", vmin=0, vmax=255)
+        axis.set_title(f"{scores[i]:.0f}", fontsize=8)
+        axis.axis("off")
 
 
 def main() -> None:
@@ -114,95 +127,101 @@ def main() -> None:
 
     detector = MTCNNDetector()
     model = load_vae()
-    method = VAEQuality(model)
+    vae = VAEQuality(model)
+    methods = {"vae": vae, "vae-ratio": VAEComplexityRatio(vae)}
     gray, boxes, names = lfw_crops(detector, args.lfw_images)
-    scores = method.score(batch(gray, boxes))
-    order = np.argsort(-scores)
-
     statistics = {
         "sharpness (log Laplacian variance)": [np.log1p(cv2.Laplacian(g, cv2.CV_64F).var()) for g in gray],
         "brightness (mean grey)": gray.reshape(len(gray), -1).mean(1),
         "contrast (grey std)": gray.reshape(len(gray), -1).std(1),
         "face size (box side, px)": np.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])),
     }
-    report: dict[str, object] = {
-        "lfw": {
-            "faces": len(scores),
-            "percentiles": {str(p): round(float(v), 1) for p, v in zip(PERCENTILES, np.percentile(scores, PERCENTILES))},
-            "spearman": {name: round(float(spearmanr(scores, values)[0]), 3) for name, values in statistics.items()},
-            "best": [names[i] for i in order[:5]],
-            "worst": [names[i] for i in order[-5:]],
-        }
-    }
-
     subset = gray[:32]
-    curves = {}
-    for name, levels in LEVELS.items():
-        curves[name] = [round(float(np.mean(method.score(batch(np.stack([degradations(g, name, level, i) for i, g in enumerate(subset)]))))), 1) for level in levels]
-    report["degradations_mean_score_32_lfw_crops"] = {name: dict(zip(map(str, LEVELS[name]), curve)) for name, curve in curves.items()}
-
+    scores, report = {}, {}
+    for method_name, method in methods.items():
+        scores[method_name] = method.score(batch(gray, boxes))
+        order = np.argsort(-scores[method_name])
+        curves = {
+            name: [round(float(np.mean(method.score(batch(np.stack([degradations(g, name, level, i) for i, g in enumerate(subset)]))))), 1) for level in levels]
+            for name, levels in LEVELS.items()
+        }
+        report[method_name] = {
+            "lfw": {
+                "faces": len(gray),
+                "percentiles": {str(p): round(float(v), 1) for p, v in zip(PERCENTILES, np.percentile(scores[method_name], PERCENTILES))},
+                "spearman": {name: round(float(spearmanr(scores[method_name], values)[0]), 3) for name, values in statistics.items()},
+                "best": [names[i] for i in order[:5]],
+                "worst": [names[i] for i in order[-5:]],
+            },
+            "degradations_mean_score_32_lfw_crops": {name: dict(zip(map(str, LEVELS[name]), curve)) for name, curve in curves.items()},
+        }
     videos = {}
     for clip in [SHARED / "video" / "arcade-walkers-1080p.mp4", *sorted((SHARED / "video" / "talking-heads").glob("*.mp4"))]:
         if clip.exists():
-            videos[clip.name] = video_scores(detector, method, clip, args.video_every, args.video_max_frames)
+            videos[clip.name] = video_scores(detector, methods, clip, args.video_every, args.video_max_frames)
             print(clip.name, videos[clip.name])
     report["videos"] = videos
 
-    figure = plt.figure(figsize=(16, 13))
-    grid_rows, grid_cols = 5, 10
-    picks = order[np.linspace(0, len(order) - 1, grid_rows * grid_cols).round().astype(int)]
-    for k, i in enumerate(picks):
-        axis = figure.add_subplot(grid_rows + 2, grid_cols, k + 1)
-        axis.imshow(gray[i], cmap="gray", vmin=0, vmax=255)
-        axis.set_title(f"{scores[i]:.0f}", fontsize=8)
-        axis.axis("off")
+    rows, cols = 4, 10
+    figure = plt.figure(figsize=(16, 15))
+    total_rows = 2 * rows + 3
+    sorted_grid(figure, gray, scores["vae"], rows, cols, 0, total_rows)
+    sorted_grid(figure, gray, scores["vae-ratio"], rows, cols, rows + 1, total_rows)
+    figure.text(0.5, 1 - 0.2 / total_rows, "vae (log RP, the paper's score): 40 LFW crops from best (top left) to worst", ha="center")
+    figure.text(0.5, 1 - (rows + 1.05) / total_rows, "vae-ratio (log RP corrected by PNG code length): best to worst", ha="center")
+    order = np.argsort(-scores["vae"])
     with torch.no_grad():
         chosen = [order[0], order[len(order) // 3], order[2 * len(order) // 3], order[-1]]
-        x = gray_to_tensor(gray[chosen])
-        mu_z, _ = model.encode(x)
+        mu_z, _ = model.encode(gray_to_tensor(gray[chosen]))
         mu_x, sigma_x = model.decode(mu_z)
     for k, i in enumerate(chosen):
-        for j, (image, label, limits) in enumerate(
-            [(gray[i] / 255.0, f"input {scores[i]:.0f}", (0, 1)), (mu_x[k, 0].numpy(), "mean at z=mu_z", (0, 1)), (sigma_x[k, 0].numpy(), "sigma", (0, float(sigma_x.max())))]
-        ):
-            axis = figure.add_subplot(grid_rows + 2, grid_cols, grid_rows * grid_cols + 1 + k * 3 + j if k < 3 else grid_rows * grid_cols + 11 + j)
+        panels = [(gray[i] / 255.0, f"input {scores['vae'][i]:.0f}", (0, 1)), (mu_x[k, 0].numpy(), "mean at z=mu_z", (0, 1)), (sigma_x[k, 0].numpy(), "sigma_x", (0, float(sigma_x.max())))]
+        for j, (image, label, limits) in enumerate(panels):
+            position = (2 * rows + 1) * cols + 1 + (k % 2) * 3 + j + (k // 2) * cols
+            axis = figure.add_subplot(total_rows, cols, position)
             axis.imshow(image, cmap="gray", vmin=limits[0], vmax=limits[1])
             axis.set_title(label, fontsize=7)
             axis.axis("off")
-    axis = figure.add_subplot(grid_rows + 2, 2, (grid_rows + 1) * 2 + 2)
-    for name, curve in curves.items():
-        axis.plot(range(len(curve)), curve, marker="o", label=f"{name} {LEVELS[name]}")
-    axis.set_xlabel("degradation level (0 = original)")
-    axis.set_ylabel("mean log RP")
-    axis.legend(fontsize=7)
-    figure.suptitle("VAE quality (log RP) on LFW: 50 crops from best (top left) to worst (bottom right); reconstructions; degradation curves")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.99))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    figure.savefig(RESULTS / "vae_sanity.png", dpi=80)
+    figure.savefig(RESULTS / "vae_sanity.png", dpi=72)
+
+    curves_figure, axes = plt.subplots(1, len(methods), figsize=(11, 4))
+    for axis, method_name in zip(axes, methods):
+        for name, curve in report[method_name]["degradations_mean_score_32_lfw_crops"].items():
+            axis.plot(range(len(curve)), list(curve.values()), marker="o", label=f"{name} {tuple(curve)}")
+        axis.set_title(f"{method_name}: mean score of 32 LFW crops")
+        axis.set_xlabel("degradation level (0 = none)")
+        axis.legend(fontsize=7)
+    curves_figure.tight_layout()
+    curves_figure.savefig(RESULTS / "vae_degradation.png", dpi=72)
 
     (RESULTS / "vae_scores.json").write_text(json.dumps(report, indent=2) + "\n")
-    lfw = report["lfw"]
-    lines = [
-        "# VAE quality (log RP, nats; higher is better): score ranges",
-        "",
-        f"LFW: {lfw['faces']} faces (one image per person).",
-        "",
-        "| set | faces | " + " | ".join(f"p{p}" for p in PERCENTILES) + " |",
-        "|---|---:|" + "---:|" * len(PERCENTILES),
-        f"| LFW | {lfw['faces']} | " + " | ".join(f"{v:.0f}" for v in lfw["percentiles"].values()) + " |",
-        *[
-            f"| {name} | {v['faces']} | " + " | ".join(f"{x:.0f}" for x in v.get("percentiles", {}).values()) + " |"
-            for name, v in videos.items()
-        ],
-        "",
-        "Spearman correlation of the score with simple statistics on LFW: "
-        + ", ".join(f"{name} {value:+.2f}" for name, value in lfw["spearman"].items()),
-        "",
-        "Mean score of 32 LFW crops per synthetic degradation level:",
-        "",
-        *[f"- {name} {LEVELS[name]}: {curve}" for name, curve in curves.items()],
-    ]
-    (RESULTS / "vae_scores.md").write_text("\n".join(lines) + "\n")
+    lines = ["# VAE quality on LFW and the shared videos (nats; higher is better)", ""]
+    for method_name in methods:
+        lfw = report[method_name]["lfw"]
+        lines += [
+            f"## {method_name}",
+            "",
+            "| set | faces | " + " | ".join(f"p{p}" for p in PERCENTILES) + " | Spearman with face size |",
+            "|---|---:|" + "---:|" * len(PERCENTILES) + "---:|",
+            f"| LFW (one image per person) | {lfw['faces']} | " + " | ".join(f"{v:.0f}" for v in lfw["percentiles"].values()) + f" | {lfw['spearman']['face size (box side, px)']:+.2f} |",
+            *[
+                f"| {clip} (every {args.video_every}th frame) | {v['faces']} | "
+                + " | ".join(f"{x:.0f}" for x in v[method_name]["percentiles"].values())
+                + f" | {v[method_name].get('spearman_with_face_size', float('nan')):+.2f} |"
+                for clip, v in videos.items()
+                if method_name in v
+            ],
+            "",
+            "Spearman correlation with simple statistics on LFW: " + ", ".join(f"{name} {value:+.2f}" for name, value in lfw["spearman"].items()),
+            "",
+            "Mean score of 32 LFW crops per synthetic degradation level:",
+            "",
+            *[f"- {name}: " + ", ".join(f"{level}: {value:.0f}" for level, value in curve.items()) for name, curve in report[method_name]["degradations_mean_score_32_lfw_crops"].items()],
+            "",
+        ]
+    (RESULTS / "vae_scores.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 
