@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import numpy as np
 import typer
@@ -21,7 +21,7 @@ def score_images(
     paths: list[Path],
     method_name: str,
     min_face_size: float = 20.0,
-    on_image: Optional[callable] = None,  # type: ignore[valid-type]
+    on_image: Optional[Callable[[dict[str, object]], None]] = None,
 ) -> list[dict[str, object]]:
     """One row per image: the quality of its largest face, or why there is none.
 
