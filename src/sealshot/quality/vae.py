@@ -92,6 +92,7 @@ class FaceVAE(nn.Module):
         )
         self.head = nn.Conv2d(config.decoder_channels[-1], 2, 1)  # per-pixel μ_x logit and σ_x pre-activation
 
+        self.phase_output = False  # set by ``fold_batch_norm``: the decoder's last block leaves its 2×2 phases unshuffled
         generator = torch.Generator().manual_seed(config.epsilon_seed)
         self.register_buffer("epsilon", torch.randn(config.samples, config.latent_dim, generator=generator))
 
@@ -120,9 +121,30 @@ class FaceVAE(nn.Module):
         mu_z, log_var_z = self.encode(x)
         samples, n = self.epsilon.shape[0], x.shape[0]
         z = mu_z.unsqueeze(0) + self.epsilon.unsqueeze(1) * torch.exp(0.5 * log_var_z).unsqueeze(0)  # (L, N, d)
-        mu_x, sigma_x = self.decode(z.reshape(samples * n, -1))
-        log_likelihood = gaussian_log_likelihood(x.repeat(samples, 1, 1, 1), mu_x, sigma_x).view(samples, n)
+        if self.phase_output:
+            log_likelihood = self._phase_log_likelihood(x, z.reshape(samples * n, -1)).view(samples, n)
+        else:
+            mu_x, sigma_x = self.decode(z.reshape(samples * n, -1))
+            log_likelihood = gaussian_log_likelihood(x.repeat(samples, 1, 1, 1), mu_x, sigma_x).view(samples, n)
         return torch.logsumexp(log_likelihood, dim=0) - math.log(samples)
+
+    def _phase_log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Σ_pixels log N(x | μ_x, σ_x) for each z, with the last block's output left as 2×2 phases.
+
+        Pixel (2m + a, 2n + b) of the image is phase a·2 + b at (m, n); the input is rearranged the same way.
+        """
+        h = F.leaky_relu(self.fc_decode(z), 0.2).view(-1, self.config.decoder_channels[0], self.bottom, self.bottom)
+        phases = self.decoder(h)  # (M, 4·C, H/2, W/2)
+        m, _, height, width = phases.shape
+        features = phases.permute(0, 2, 3, 1).reshape(m, height, width, 4, -1)  # (M, H/2, W/2, phase, C)
+        weight, bias = self.head.weight[:, :, 0, 0], self.head.bias
+        mu = torch.sigmoid(features @ weight[0] + bias[0])  # (M, H/2, W/2, phase)
+        sigma = self.config.min_sigma + F.softplus(features @ weight[1] + bias[1])
+        n = x.shape[0]
+        target = x.reshape(n, height, 2, width, 2).permute(0, 1, 3, 2, 4).reshape(n, height, width, 4)
+        target = target.repeat(m // n, 1, 1, 1)
+        per_pixel = -0.5 * ((target - mu) / sigma) ** 2 - torch.log(sigma) - _LOG_SQRT_2PI
+        return per_pixel.flatten(1).sum(1)
 
 
 def gaussian_log_likelihood(x: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -161,8 +183,9 @@ class SubPixelConvTranspose(nn.Module):
     # kernel tap of the transposed convolution used by phase a at input offset d = −1, 0, +1 (None: unused)
     _TAPS = {0: (3, 1, None), 1: (None, 2, 0)}
 
-    def __init__(self, transposed: nn.ConvTranspose2d) -> None:
+    def __init__(self, transposed: nn.ConvTranspose2d, shuffle: bool = True) -> None:
         super().__init__()
+        self.shuffle = shuffle
         if transposed.kernel_size != (4, 4) or transposed.stride != (2, 2) or transposed.padding != (1, 1) or transposed.groups != 1:
             raise ValueError("only kernel 4, stride 2, padding 1 transposed convolutions are supported")
         weight = transposed.weight.detach()  # (in, out, 4, 4)
@@ -182,6 +205,8 @@ class SubPixelConvTranspose(nn.Module):
         self.conv.bias = nn.Parameter(bias.repeat(4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.shuffle:  # (N, 4·C, H, W), channels ordered (a, b, o): the phases side by side
+            return self.conv(x)
         y = self.conv(x).permute(0, 2, 3, 1)  # (N, H, W, a·b·o); a free view when x is channels-last
         n, h, w, _ = y.shape
         y = y.reshape(n, h, w, 2, 2, self.out_channels).permute(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, self.out_channels)
@@ -199,7 +224,11 @@ def fold_batch_norm(model: FaceVAE) -> FaceVAE:
                 block[0] = _folded(block[0], block[1])
                 block[1] = nn.Identity()
             if isinstance(block[0], nn.ConvTranspose2d):
-                block[0] = SubPixelConvTranspose(block[0])
+                block[0] = SubPixelConvTranspose(block[0], shuffle=block is not fused.decoder[-1])
+    # The 1×1 head and the per-pixel likelihood do not care where a pixel sits, so the largest
+    # tensor is never shuffled: the likelihood is summed over the four phases instead (see
+    # ``FaceVAE._phase_log_likelihood``).
+    fused.phase_output = True
     return fused
 
 
