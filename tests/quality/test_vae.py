@@ -12,7 +12,7 @@ import torch
 from sealshot.detect import align_detections
 from sealshot.quality import FaceBatch, get_quality
 from sealshot.quality.registry import available
-from sealshot.quality.vae import FaceVAE, VAEConfig, VAEQuality, fold_batch_norm, load_vae, parameter_count, save_vae
+from sealshot.quality.vae import FaceVAE, VAEConfig, VAEQuality, inference_copy, load_vae, parameter_count, save_vae
 from sealshot.train.faces import read_rgb
 
 TINY = VAEConfig(latent_dim=3, encoder_channels=(2, 2, 2, 2, 2), decoder_channels=(2, 2, 2, 2, 2), samples=4)
@@ -62,11 +62,11 @@ def test_epsilon_draws_are_fixed_by_seed() -> None:
     assert FaceVAE(TINY).epsilon.shape == (4, 3)
 
 
-def test_folding_batch_norm_keeps_scores() -> None:
+def test_inference_copy_keeps_scores() -> None:
     model = _tiny_model(2)
     x = torch.rand(5, 1, 64, 64, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        np.testing.assert_allclose(model.log_reconstruction_probability(x), fold_batch_norm(model).log_reconstruction_probability(x), rtol=1e-4)
+        np.testing.assert_allclose(model.log_reconstruction_probability(x), inference_copy(model).log_reconstruction_probability(x), rtol=1e-4)
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:

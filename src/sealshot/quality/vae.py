@@ -92,7 +92,7 @@ class FaceVAE(nn.Module):
         )
         self.head = nn.Conv2d(config.decoder_channels[-1], 2, 1)  # per-pixel μ_x logit and σ_x pre-activation
 
-        self.phase_output = False  # set by ``fold_batch_norm``: the decoder's last block leaves its 2×2 phases unshuffled
+        self.phase_output = False  # set by ``inference_copy``: the decoder's last block leaves its 2×2 phases unshuffled
         generator = torch.Generator().manual_seed(config.epsilon_seed)
         self.register_buffer("epsilon", torch.randn(config.samples, config.latent_dim, generator=generator))
 
@@ -103,6 +103,8 @@ class FaceVAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``z``: ``(M, latent_dim)`` → per-pixel μ_x in (0, 1) and σ_x ≥ min_sigma, each ``(M, 1, 64, 64)``."""
+        if self.phase_output:
+            raise RuntimeError("decode() needs the training-form model; an inference copy only computes log RP")
         h = F.leaky_relu(self.fc_decode(z), 0.2).view(-1, self.config.decoder_channels[0], self.bottom, self.bottom)
         out = self.head(self.decoder(h)).contiguous()  # contiguous μ and σ planes: fast element-wise ops
         mu = torch.sigmoid(out[:, :1])
@@ -214,7 +216,7 @@ class SubPixelConvTranspose(nn.Module):
 
 
 @torch.no_grad()
-def fold_batch_norm(model: FaceVAE) -> FaceVAE:
+def inference_copy(model: FaceVAE) -> FaceVAE:
     """An inference copy of ``model``: batch norms folded into the convolutions and transposed
     convolutions rewritten as sub-pixel convolutions. Same outputs (to float rounding), faster on CPU."""
     fused = copy.deepcopy(model).eval()
@@ -274,7 +276,7 @@ class VAEQuality:
 
     def __post_init__(self) -> None:
         # Same function, faster on CPU: batch norm folded into the convolutions, channels-last tensors.
-        self.model = fold_batch_norm(self.model).to(memory_format=torch.channels_last)
+        self.model = inference_copy(self.model).to(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def score(self, faces: FaceBatch) -> np.ndarray:
