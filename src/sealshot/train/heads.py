@@ -161,7 +161,7 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
 
 def train_serfiq(
     train: EmbeddingSet,
-    epochs: int = 60,
+    epochs: int = 30,
     seed: int = DEFAULT_SEED,
     am_scale: float = 30.0,
     am_margin: float = 0.35,
@@ -247,7 +247,7 @@ def _train_branch(
 
 def train_eqface(
     train: EmbeddingSet,
-    epochs: int = 40,
+    epochs: int = 25,
     seed: int = DEFAULT_SEED,
     scale: float = 32.0,
     margins: tuple[float, float, float] = (1.0, 0.3, 0.2),
@@ -259,7 +259,7 @@ def train_eqface(
     1. the classifier (class weights) with ``s_i = 1``;
     2. the quality branch with the classifier frozen, loss (6);
     3. (``retrain_classifier``) the classifier again with ``s_i`` from the frozen branch,
-       then step 2 once more so the shipped branch matches the final classifier.
+       then step 2 once more (continuing the branch) so that it matches the final classifier.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -279,7 +279,6 @@ def train_eqface(
         meta["stage3_train_accuracy"] = _train_classifier(
             class_weights, x, y, quality, epochs, scale, margins, rng, "eqface stage 3: classifier", progress
         )
-        branch = QualityBranch(dim)
         _train_branch(branch, class_weights, x, y, epochs, scale, margins, rng, "eqface stage 2 again", progress)
     with torch.no_grad():
         quality = branch(x).numpy()
@@ -358,7 +357,7 @@ def train_pfe(
 
 def train_dul(
     train: EmbeddingSet,
-    epochs: int = 60,
+    epochs: int = 40,
     seed: int = DEFAULT_SEED,
     progress: ProgressCallback = _no_progress,
 ) -> tuple[UncertaintyHead, dict[str, Any]]:
