@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from sealshot.detect import MTCNNConfig, MTCNNDetector, align_detections, crop_box
+from sealshot.detect import MTCNNConfig, MTCNNDetector, crop_box
 from sealshot.detect.types import Detections
 from sealshot.quality import FaceBatch, QualityMethod, assess
 from sealshot.select import BestShotSelector, Candidate, Snapshot
@@ -139,16 +139,8 @@ class CameraPipeline:
         with self.timer.measure("detect"):
             detections = self._detect(frame)
         with self.timer.measure("align"):
-            aligned = align_detections(frame.image, detections)
+            faces = FaceBatch.from_detections(frame.image, detections)
         with self.timer.measure("quality"):
-            faces = FaceBatch(
-                color=aligned.color,
-                gray=aligned.gray,
-                boxes=detections.boxes,
-                detector_scores=detections.scores,
-                landmarks=detections.landmarks,
-                sources=tuple(frame.image for _ in range(len(detections))),
-            )
             qualities = assess(self.quality, faces)
         with self.timer.measure("track"):
             update = self.tracker.update(detections, frame.timestamp)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sealshot.detect.types import Detections
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,21 @@ class FaceBatch:
 
     def __len__(self) -> int:
         return int(self.gray.shape[0])
+
+    @classmethod
+    def from_detections(cls, image_rgb: np.ndarray, detections: "Detections") -> "FaceBatch":
+        """Align every detected face of one image and bundle it with what the detector saw."""
+        from sealshot.detect.align import align_detections
+
+        aligned = align_detections(image_rgb, detections)
+        return cls(
+            color=aligned.color,
+            gray=aligned.gray,
+            boxes=detections.boxes,
+            detector_scores=detections.scores,
+            landmarks=detections.landmarks,
+            sources=tuple(image_rgb for _ in range(len(detections))),
+        )
 
 
 @runtime_checkable

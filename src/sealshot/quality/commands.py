@@ -28,7 +28,7 @@ def score_images(
     ``status`` is ``ok``, ``no_face``, ``unreadable`` or ``failed`` (the method
     could not assess the face; quality is then empty).
     """
-    from sealshot.detect import MTCNNConfig, MTCNNDetector, align_detections
+    from sealshot.detect import MTCNNConfig, MTCNNDetector
     from sealshot.quality import FaceBatch, assess, get_quality
     from sealshot.train.faces import read_rgb
 
@@ -48,16 +48,7 @@ def score_images(
                 row["status"] = "no_face"
             else:
                 largest = detections[int(np.argmax(detections.widths * detections.heights))]
-                aligned = align_detections(image, largest)
-                faces = FaceBatch(
-                    color=aligned.color,
-                    gray=aligned.gray,
-                    boxes=largest.boxes,
-                    detector_scores=largest.scores,
-                    landmarks=largest.landmarks,
-                    sources=(image,),
-                )
-                quality = float(assess(method, faces)[0])
+                quality = float(assess(method, FaceBatch.from_detections(image, largest))[0])
                 row.update(face_found=True, detector_score=f"{float(largest.scores[0]):.4f}")
                 row.update(zip(("x1", "y1", "x2", "y2"), (f"{v:.1f}" for v in largest.boxes[0])))
                 if math.isnan(quality):
