@@ -101,7 +101,8 @@ class ONet(nn.Module):
 def _load(net: nn.Module, filename: str) -> nn.Module:
     with resources.as_file(resources.files(_WEIGHTS) / filename) as path:
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net.eval()
+    # Channels-last roughly halves the CPU time of these thin convolutions (oneDNN's preferred layout).
+    return net.eval().to(memory_format=torch.channels_last)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "union") -> np.ndarray:
@@ -163,6 +164,7 @@ def _regress(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 def _normalise(images_uint8: np.ndarray) -> torch.Tensor:
     """``(N, H, W, 3)`` uint8 → ``(N, 3, H, W)`` float in [-1, 1] as MTCNN expects."""
+    # The NHWC array viewed as NCHW is already channels-last in memory: no copy.
     return (torch.from_numpy(np.ascontiguousarray(images_uint8)).permute(0, 3, 1, 2).float() - 127.5) * 0.0078125
 
 
