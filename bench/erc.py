@@ -1,7 +1,7 @@
 """The ERC benchmark over every registered quality method, judged by FaceNet and dlib on LFW.
 
     python bench/erc.py                                  # the full protocol: every LFW image
-    python bench/erc.py --folds 1-3 --selection-cap 6    # a restricted pool (what fits a short CPU budget)
+    python bench/erc.py --folds 1-2 --selection-cap 6 --selection-identities 120   # a restricted pool
 
 Methods are taken from ``sealshot.quality.available()`` at run time, so methods
 added later are included. Writes ``bench/results/erc/``: erc.json, erc.md and one
@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--comparators", default="facenet,dlib")
     parser.add_argument("--folds", default=None, help="restrict the pool to these View 2 folds (1-based), e.g. 1-3")
     parser.add_argument("--selection-cap", type=int, default=None, help="with --folds: add up to N images per identity with >= 6")
+    parser.add_argument("--selection-identities", type=int, default=None, help="with --selection-cap: only the first K such identities")
     parser.add_argument("--impostors", type=int, default=1_000_000)
     parser.add_argument("--genuine-cap", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1, help="torch/OpenCV threads (the CPU is shared)")
@@ -58,6 +59,7 @@ def main() -> int:
         cache_dir=args.cache,
         folds=_folds(args.folds),
         selection_cap=args.selection_cap,
+        selection_identities=args.selection_identities,
         impostors=args.impostors,
         genuine_cap=args.genuine_cap,
     )

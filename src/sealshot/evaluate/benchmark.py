@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from sealshot.evaluate.erc import PROTOCOLS, ComparisonScores, pair_quality, perfect_curve, random_image_quality
-from sealshot.evaluate.faces import detect_files, embed_image_files, score_image_files
+from sealshot.evaluate.faces import detect_files, embed_image_files, probe_method, score_image_files
 from sealshot.evaluate.lfw import (
     DEFAULT_GENUINE_CAP,
     DEFAULT_IMPOSTORS,
@@ -117,6 +117,7 @@ def build_pool(config: BenchmarkConfig) -> Pool:
         "folds": sorted(int(f) for f in np.unique(pairs.fold)),
         "view2_pairs": len(view2),
         "selection_cap": config.selection_cap,
+        "selection_identities": config.selection_identities,
         "pairs_per_fold": config.pairs_per_fold,
     }
     return Pool(pool, view2, description)
@@ -164,7 +165,13 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         log(f"embedded with {name}")
 
     image_quality: dict[str, np.ndarray] = {}
+    skipped: dict[str, str] = {}
     for method in config.methods:
+        reason = probe_method(method, pool.images.paths, faces)
+        if reason:
+            skipped[method] = reason
+            log(f"left out {method}: {reason}")
+            continue
         image_quality[method] = score_image_files(method, pool.images.paths, config.cache_dir, _progress(log, method), faces=faces)
         log(f"scored with {method}: {int(np.isnan(image_quality[method]).sum())} failures to assess")
     image_quality[RANDOM] = random_image_quality(len(pool.images), config.seed)
@@ -177,8 +184,10 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
     result: dict[str, Any] = {
         "pool": pool.description,
         "faces_found": int(found.sum()),
-        "methods": list(config.methods),
+        "methods": [m for m in config.methods if m not in skipped],
+        "skipped_methods": skipped,
         "comparators": list(config.comparators),
+        "quality_failures": {m: int(np.isnan(image_quality[m][found]).sum()) for m in config.methods if m not in skipped},
         "comparison_sets": {
             name: {"genuine": int(c.genuine.sum()), "impostor": int((~c.genuine).sum())} for name, c in sets.items()
         },
@@ -207,8 +216,12 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         selection: dict[str, Any] = {"threshold": threshold, "trials": len(trials), "methods": {}}
         for method, quality in image_quality.items():
             selection["methods"][method] = selection_gain(matches, quality, trials).as_dict()
-            if aggregate is not None and method != RANDOM and len(trials):
+            # EQFace's aggregation weights by EQFace's own quality in [0, 1]; other scores are no weights.
+            if aggregate is not None and method.startswith("eqface") and len(trials):
                 selection["methods"][method]["aggregate"] = aggregate_match_rate(vectors, quality, trials, threshold, aggregate)
+        if len(trials):
+            unweighted = aggregate or (lambda embeddings, qualities: embeddings.mean(axis=0))
+            selection["mean_of_all_crops"] = aggregate_match_rate(vectors, np.ones(len(vectors)), trials, threshold, unweighted)
         result["selection"][comparator] = selection
         log(f"{comparator}: ERC and selection gain done")
     result["seconds"] = round(time.time() - started, 1)

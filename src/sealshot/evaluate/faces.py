@@ -170,6 +170,20 @@ def _prime_comparators(store_dir: Path | None, hashes: Sequence[str], images: Se
                     comparator.remember(image, box, cached[sha])
 
 
+def probe_method(method_name: str, paths: Sequence[Path], faces: FileFaces) -> str | None:
+    """Why ``method_name`` cannot score these faces at all (e.g. an untrained head), or None if it can."""
+    sample = [i for i in np.flatnonzero(faces.found)[:2]]
+    if not sample:
+        return None
+    try:
+        images = [load_rgb(faces.paths[i]) for i in sample]
+        batch = face_batch(images, faces.boxes[sample], faces.scores[sample], faces.landmarks[sample])
+        values = np.asarray(get_quality(method_name).score(batch), np.float64)
+    except Exception as error:  # noqa: BLE001 - reported, and the method is left out
+        return f"{type(error).__name__}: {error}"
+    return None if np.isfinite(values).any() else "returned no finite score"
+
+
 def quality_cache_key(method_name: str) -> str:
     method = get_quality(method_name)
     version = getattr(method, "version", None) or getattr(method, "cache_key", None)
@@ -199,7 +213,8 @@ def score_image_files(
             batch = face_batch(images, faces.boxes[chunk], faces.scores[chunk], faces.landmarks[chunk])
             values = assess(method, batch)
             new = [(faces.hashes[i], np.array([v], np.float32)) for i, v in zip(chunk, values)]
-            store.put_many(key, new)
+            # Failures to assess are not cached: a fixed or newly trained method gets another chance.
+            store.put_many(key, [(sha, value) for sha, value in new if np.isfinite(value).all()])
             cached.update(new)
             if progress:
                 progress(start + len(chunk), len(todo))

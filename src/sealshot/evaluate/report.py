@@ -41,7 +41,13 @@ def render_markdown(result: dict[str, Any]) -> str:
     scope = "every LFW image" if pool["full_lfw"] else (
         f"a subset of LFW: the images of View 2 folds {', '.join(str(f + 1) for f in pool['folds'])}"
         + (f" (first {pool['pairs_per_fold']} genuine and impostor pairs of each)" if pool["pairs_per_fold"] else "")
-        + (f", plus up to {pool['selection_cap']} images of each identity with ≥ 6 images" if pool["selection_cap"] else "")
+        + (
+            f", plus up to {pool['selection_cap']} images of each"
+            + (f" of the first {pool['selection_identities']} (by name)" if pool.get("selection_identities") else "")
+            + " identities with ≥ 6 images"
+            if pool["selection_cap"]
+            else ""
+        )
     )
     lines += [
         f"Pool: {pool['images']:,} images of {pool['identities']:,} identities ({scope}); a face was found in "
@@ -54,6 +60,16 @@ def render_markdown(result: dict[str, Any]) -> str:
     ]
     for comparator, acc in result["accuracy"].items():
         lines.append(f"| {comparator} | {acc['accuracy'] * 100:.2f} % | {acc['std'] * 100:.2f} | {acc['pairs']:,} |")
+    failures = {m: n for m, n in result.get("quality_failures", {}).items() if n}
+    if failures:
+        lines += [
+            "",
+            "Failures to assess (faces a method could not score; they rank lowest): "
+            + ", ".join(f"{m} {n:,}/{result['faces_found']:,}" for m, n in sorted(failures.items()))
+            + ". A method that failed on every face has a flat ERC, like a constant quality.",
+        ]
+    for method, reason in sorted(result.get("skipped_methods", {}).items()):
+        lines += ["", f"Left out: {method} ({reason.splitlines()[0][:160]})."]
     lines += ["", "## Error-versus-reject", "", PAUC_NOTE, ""]
     for comparator, by_set in result["erc"].items():
         for set_name, by_protocol in by_set.items():
@@ -84,8 +100,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         "Each image of an identity with ≥ 6 usable images is the reference in turn; the identity's other images are the track. "
         "Match = similarity ≥ the FMR = 1e-3 threshold of the large set. `pick`: the method's highest-quality image; "
         "`random`: expectation over the track; `oracle`: any track image matches; `gain` = (pick − random) / (oracle − random). "
-        "`aggregate`: EQFace's quality-weighted mean of all the track's embeddings, weighted by this method's quality "
-        "(what one snapshot loses against keeping them all).",
+        "`aggregate` (EQFace rows only): EQFace's quality-weighted mean of all the track's embeddings; "
+        "`mean of all crops`: the unweighted mean. Both show what one snapshot loses against keeping every crop.",
         "",
     ]
     for comparator, selection in result["selection"].items():
@@ -95,6 +111,8 @@ def render_markdown(result: dict[str, Any]) -> str:
             "| method | pick | random | oracle | gain | aggregate |",
             "|---|---|---|---|---|---|",
         ]
+        if "mean_of_all_crops" in selection:
+            lines.append(f"| mean of all crops (reference) | {_fmt(selection['mean_of_all_crops'])} | | | | |")
         rows = selection["methods"]
         for method in sorted(rows, key=lambda m: -rows[m]["method"]):
             row = rows[method]
