@@ -14,11 +14,11 @@ Quality is the **negative mean log variance**, ``−(1/D)·Σ_l log σ_l²``. It
 up to constants, the negative differential entropy of the predicted Gaussian
 (``½·Σ log σ²`` is exactly the term both training losses contain), so it asks
 "how spread out is this face's distribution" with every dimension weighted
-alike. The harmonic mean of σ² (PFE's own choice) is a mean of precisions and
-is dominated by the few most confident dimensions; with a head on a frozen
-embedding, those are the dimensions where the head learned least about the
-face. Both rankings are reported in each weight file's training metadata
-(``meta["validation"]``) so the choice can be checked on held-out identities.
+alike. The harmonic mean of σ² (PFE's own choice) is a mean of precisions,
+dominated by the few most confident dimensions. On held-out CelebA identities
+the two rank faces almost identically (each weight file's
+``meta["validation"]`` reports both; neither wins on both heads), so the
+entropy-based one is kept for its plainer meaning.
 """
 
 from __future__ import annotations
