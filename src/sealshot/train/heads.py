@@ -426,7 +426,7 @@ def train_method(
         validation_identities=validation.classes,
         validation=_validation(method, head, validation),
         train_seconds=round(time.perf_counter() - started, 1),
-        torch=torch.__version__,
+        torch=str(torch.__version__),
     )
     return TrainedHead(method, head, meta)
 
