@@ -42,6 +42,7 @@ def run(
     thresholds: tuple[float, float, float] = typer.Option((0.6, 0.7, 0.7), help="MTCNN P-, R- and O-Net thresholds."),
     max_unseen: float = typer.Option(1.0, help="Seconds a track may go unseen before it ends and is sealed."),
     min_detections: int = typer.Option(2, help="Tracks with fewer detections are treated as false alarms."),
+    min_peak_score: float = typer.Option(0.95, help="Tracks whose detector score never reaches this are treated as false alarms."),
     max_frames: Optional[int] = typer.Option(None, help="Stop each source after this many frames."),
     threads: int = typer.Option(0, help="CPU threads for the models (0: PyTorch's default)."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
@@ -67,7 +68,7 @@ def run(
         raise typer.BadParameter(str(error), param_hint="--quality") from error
     detector_config = MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side)
     detector = MTCNNDetector(detector_config)
-    tracker_config = TrackerConfig(max_unseen_s=max_unseen, min_detections=min_detections)
+    tracker_config = TrackerConfig(max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score)
     stop = StopRequest()
     restore = stop.install()
     reports: list[SourceReport] = []

@@ -187,10 +187,11 @@ class CameraPipeline:
         return self.detector.refine(frame.image, np.c_[centre - half, centre + half])
 
     def _close(self, track: Track) -> None:
-        if track.hits < self.config.tracker.min_detections:
+        reason = self.tracker.is_false_alarm(track)
+        if reason:
             self.selector.discard(track.track_id)
             if track.track_id in self.summaries:
-                self.summaries[track.track_id].discarded = f"fewer than {self.config.tracker.min_detections} detections"
+                self.summaries[track.track_id].discarded = reason
             return
         self._seal(track.track_id)
 

@@ -51,3 +51,14 @@ def test_iou_matrix() -> None:
     a = np.array([[0, 0, 10, 10]], np.float64)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float64)
     np.testing.assert_allclose(iou_matrix(a, b), [[1.0, 1 / 3, 0.0]])
+
+
+def test_false_alarms_are_named() -> None:
+    tracker = FaceTracker(TrackerConfig(min_detections=2, min_peak_score=0.95))
+    weak = Detections(np.array([[0, 0, 40, 40]], np.float32), np.array([0.8], np.float32), np.zeros((1, 5, 2), np.float32))
+    strong = Detections(np.array([[200, 0, 240, 40]], np.float32), np.array([0.99], np.float32), np.zeros((1, 5, 2), np.float32))
+    for k in range(3):
+        tracker.update(Detections(np.r_[weak.boxes, strong.boxes], np.r_[weak.scores, strong.scores], np.zeros((2, 5, 2), np.float32)), k / 25)
+    tracker.update(_detections((500, 500, 540, 540)), 4 / 25)
+    reasons = {t.track_id: tracker.is_false_alarm(t) for t in tracker.finish()}
+    assert reasons == {1: "detector score never reached 0.95", 2: None, 3: "fewer than 2 detections"}

@@ -26,6 +26,9 @@ class TrackerConfig:
     """A detection may differ in size from the predicted box by at most this factor."""
     min_detections: int = 2
     """Tracks with fewer matched detections when they end are treated as false alarms."""
+    min_peak_score: float = 0.95
+    """Tracks whose best detector score never reached this are treated as false alarms
+    (MTCNN gives real faces > 0.95 in at least one frame; textures and blurred backgrounds rarely do)."""
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -68,6 +71,7 @@ class Track:
     first_seen: float
     last_seen: float
     box: np.ndarray
+    peak_score: float
     hits: int = 1
 
     def predicted_box(self, timestamp: float) -> np.ndarray:
@@ -118,12 +122,13 @@ class FaceTracker:
                 track.box = boxes[c]
                 track.last_seen = timestamp
                 track.hits += 1
+                track.peak_score = max(track.peak_score, float(detections.scores[c]))
                 assignments.append((int(c), track.track_id))
                 matched_detections.add(int(c))
         for c in range(len(boxes)):
             if c in matched_detections:
                 continue
-            track = Track(self._next_id, BoxKalman(boxes[c], timestamp), timestamp, timestamp, boxes[c])
+            track = Track(self._next_id, BoxKalman(boxes[c], timestamp), timestamp, timestamp, boxes[c], float(detections.scores[c]))
             self.tracks[track.track_id] = track
             self._next_id += 1
             assignments.append((c, track.track_id))
@@ -138,3 +143,11 @@ class FaceTracker:
         ended = list(self.tracks.values())
         self.tracks.clear()
         return ended
+
+    def is_false_alarm(self, track: Track) -> str | None:
+        """Why an ended track is not taken for a person, or None if it is."""
+        if track.hits < self.config.min_detections:
+            return f"fewer than {self.config.min_detections} detections"
+        if track.peak_score < self.config.min_peak_score:
+            return f"detector score never reached {self.config.min_peak_score}"
+        return None
