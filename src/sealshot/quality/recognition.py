@@ -11,8 +11,6 @@ extra; without it, scoring raises and ``assess`` reports "failure to assess".
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +21,6 @@ from sealshot.quality.base import FaceBatch
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 COMPARATORS = ("facenet", "dlib")
-MEMO_SIZE = 8192  # faces per comparator; 8192 × 512 floats = 16 MiB
-
-# In-memory only (nothing is written to disk): the four heads on one comparator embed the same faces,
-# so the second to fourth method scoring a face reuses the first one's embedding.
-_EMBEDDING_MEMO: dict[str, OrderedDict[bytes, np.ndarray]] = {}
-
-
-def _face_key(image: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> bytes:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.ascontiguousarray(image).data)
-    digest.update(str(image.shape).encode())
-    digest.update(np.asarray(box, np.float32).tobytes())
-    digest.update(np.asarray(landmarks, np.float32).tobytes())
-    return digest.digest()
 
 
 def weights_path(method: str, comparator: str) -> Path:
@@ -117,22 +101,9 @@ class RecognitionQuality:
         raise NotImplementedError
 
     def embed(self, faces: FaceBatch) -> np.ndarray:
+        # ``get_comparator`` memoises embeddings per process, so the heads sharing a comparator embed a face once.
         images, boxes, landmarks = comparator_inputs(faces)
-        memo = _EMBEDDING_MEMO.setdefault(self.comparator_name, OrderedDict())
-        keys = [_face_key(image, box, points) for image, box, points in zip(images, boxes, landmarks)]
-        missing = [i for i, key in enumerate(keys) if key not in memo]
-        if missing:
-            fresh = np.asarray(
-                self.comparator.embed([images[i] for i in missing], boxes[missing], landmarks[missing]), np.float32
-            )
-            for i, vector in zip(missing, fresh):
-                memo[keys[i]] = vector
-        result = np.stack([memo[key] for key in keys])
-        for key in keys:
-            memo.move_to_end(key)
-        while len(memo) > MEMO_SIZE:
-            memo.popitem(last=False)
-        return result
+        return np.asarray(self.comparator.embed(images, boxes, landmarks), np.float32)
 
     def score(self, faces: FaceBatch) -> np.ndarray:
         if len(faces) == 0:
