@@ -38,7 +38,7 @@ def run(
     camera_key: Optional[Path] = typer.Option(None, "--camera-key", help="The camera's Ed25519 signing key (default: the vault's key for this camera)."),
     min_face: float = typer.Option(20.0, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(None, help="Downscale frames whose longer side exceeds this before full detection."),
-    detect_every: int = typer.Option(3, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    detect_every: int = typer.Option(5, help="Full detection every N frames; the tracker's boxes are refined in between."),
     thresholds: tuple[float, float, float] = typer.Option((0.6, 0.7, 0.7), help="MTCNN P-, R- and O-Net thresholds."),
     max_unseen: float = typer.Option(1.0, help="Seconds a track may go unseen before it ends and is sealed."),
     min_detections: int = typer.Option(2, help="Tracks with fewer detections are treated as false alarms."),

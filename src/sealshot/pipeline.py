@@ -36,7 +36,7 @@ class PipelineConfig:
     camera_id: str = "camera-1"
     detector: MTCNNConfig = field(default_factory=MTCNNConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    detect_every: int = 3
+    detect_every: int = 5
     """Run the full detector every N frames; in between only refine the tracks' predicted boxes."""
     refine_expand: float = 1.3
     crop_margin: float = 0.3
