@@ -24,7 +24,10 @@ from sealshot.vault.verify import verify_vault
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CLIP = DATA / "video" / "talking-heads" / "driving_d11.mp4"  # one person, 512x512, 225 frames
-needs_clip = pytest.mark.skipif(not CLIP.exists(), reason=f"shared talking-head clip not found at {CLIP}")
+LONG_CLIP = DATA / "video" / "talking-heads" / "driving_d6.mp4"  # one person, 480x480, 1008 frames: still running when signalled
+needs_clip = pytest.mark.skipif(
+    not (CLIP.exists() and LONG_CLIP.exists()), reason=f"shared talking-head clips not found under {CLIP.parent}"
+)
 pytestmark = [needs_clip, pytest.mark.slow]
 
 IMAGE_SIGNATURES = {
@@ -100,10 +103,10 @@ def test_sigkill_mid_run_leaves_a_vault_that_verifies(tmp_path, prepared, kill_p
     assert after.ok and after.notes == [] and after.snapshots == report.snapshots + len(unrecorded)
 
 
-def _frame_rows(count: int) -> list[bytes]:
+def _frame_rows(count: int, clip: Path = CLIP) -> list[bytes]:
     """Middle rows of the first frames, RGB and BGR: what a raw frame dump would contain."""
     rows = []
-    with av.open(str(CLIP)) as container:
+    with av.open(str(clip)) as container:
         for index, frame in enumerate(container.decode(video=0)):
             image = frame.to_ndarray(format="rgb24")
             middle = np.ascontiguousarray(image[image.shape[0] // 2, 128:192])
@@ -115,20 +118,20 @@ def _frame_rows(count: int) -> list[bytes]:
 
 def test_sigterm_seals_every_open_track_and_no_image_touches_the_disk(tmp_path, prepared):
     vault, report_path = tmp_path / "vault", tmp_path / "report.json"
-    process, work = _start(tmp_path, [str(CLIP)], "--camera", "lobby", "--min-detections", "1", "--report", str(report_path))
+    process, work = _start(tmp_path, [str(LONG_CLIP)], "--camera", "lobby", "--min-detections", "1", "--report", str(report_path))
     _wait_for(vault, process, "camera-registered", 1)
-    time.sleep(8.0)  # let it detect and track the person for a few frames
+    time.sleep(5.0)  # let it detect and track the person for a while, well before the clip's end
     process.send_signal(signal.SIGTERM)
     output = process.communicate(timeout=240)[0].decode()
     assert process.returncode == 128 + signal.SIGTERM, output[-2000:]
 
     run = json.loads(report_path.read_text())["sources"][0]
-    assert run["interrupted"] and 1 <= run["frames"] < 225
+    assert run["interrupted"] and 1 <= run["frames"] < 1008
     assert len(run["tracks"]) >= 1 and all(track["snapshot_id"] for track in run["tracks"])  # nobody seen is lost
     report = verify_vault(vault)
     assert report.ok and report.notes == [] and report.snapshots == len(run["tracks"])
 
-    raw_rows = _frame_rows(3)
+    raw_rows = _frame_rows(3, LONG_CLIP)
     scanned = 0
     for folder in (vault, tmp_path / "tmpdir", work):
         for path in folder.rglob("*"):
