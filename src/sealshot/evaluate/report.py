@@ -43,8 +43,11 @@ def render_markdown(result: dict[str, Any]) -> str:
         + (f" (first {pool['pairs_per_fold']} genuine and impostor pairs of each)" if pool["pairs_per_fold"] else "")
         + (
             f", plus up to {pool['selection_cap']} images of each"
-            + (f" of the first {pool['selection_identities']} (by name)" if pool.get("selection_identities") else "")
-            + " identities with ≥ 6 images"
+            + (
+                f" of the first {pool['selection_identities']} (by name) identities with ≥ 6 images"
+                if pool.get("selection_identities")
+                else " identity with ≥ 6 images"
+            )
             if pool["selection_cap"]
             else ""
         )
