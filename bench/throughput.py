@@ -98,7 +98,7 @@ def main() -> None:
         "results": rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "throughput.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"throughput-{args.quality}.json").write_text(json.dumps(result, indent=2))
     stages = ["decode", "detect", "align", "quality", "track", "select", "seal"]
     lines = [
         f"# Throughput on {args.clip.name} (1920×1080, {len(frames)} frames), quality `{args.quality}`, {args.threads} threads",
@@ -113,7 +113,7 @@ def main() -> None:
             + " | ".join(str(ms.get(s, 0)) for s in stages)
             + f" | {row['tracks']} | {row['sealed']} |"
         )
-    (RESULTS / "throughput.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"throughput-{args.quality}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
