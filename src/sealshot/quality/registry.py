@@ -27,7 +27,7 @@ _METHOD_MODULES = [
     "sealshot.quality.vae",
 ]
 
-DEFAULT_METHOD = "combined"
+DEFAULT_METHOD = "vae-ratio"
 
 
 class UnknownQualityMethod(KeyError):
