@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+from collections import OrderedDict
 from typing import Callable, Sequence
 
 import numpy as np
@@ -43,12 +44,20 @@ class MemoisedComparator:
     do not run the network twice.
     """
 
-    def __init__(self, inner: Comparator) -> None:
+    def __init__(self, inner: Comparator, max_entries: int = 50_000) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
         self.cache_key: str = getattr(inner, "cache_key", inner.name)
-        self._memo: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+        # Least recently used first; bounded so that a long camera run cannot grow it without end.
+        self._memo: OrderedDict[tuple[str, tuple[int, ...]], np.ndarray] = OrderedDict()
+        self.max_entries = max_entries
+
+    def _store(self, key: tuple[str, tuple[int, ...]], embedding: np.ndarray) -> None:
+        self._memo[key] = embedding
+        self._memo.move_to_end(key)
+        while len(self._memo) > self.max_entries:
+            self._memo.popitem(last=False)
 
     @staticmethod
     def _key(image: np.ndarray, box: np.ndarray) -> tuple[str, tuple[int, ...]]:
@@ -56,19 +65,24 @@ class MemoisedComparator:
         return digest, tuple(int(round(float(v) * 8)) for v in np.asarray(box)[:4])
 
     def remember(self, image: np.ndarray, box: np.ndarray, embedding: np.ndarray) -> None:
-        self._memo[self._key(image, box)] = np.asarray(embedding, np.float32)
+        self._store(self._key(image, box), np.asarray(embedding, np.float32))
 
     def embed(self, images: Sequence[np.ndarray], boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         boxes, landmarks = np.asarray(boxes), np.asarray(landmarks)
         keys = [self._key(image, box) for image, box in zip(images, boxes)]
-        todo = [i for i, key in enumerate(keys) if key not in self._memo]
+        out = np.zeros((len(keys), self.dim), np.float32)
+        todo = []
+        for row, key in enumerate(keys):
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                out[row] = self._memo[key]
+            else:
+                todo.append(row)
         if todo:
             fresh = self.inner.embed([images[i] for i in todo], boxes[todo], landmarks[todo])
-            for i, vector in zip(todo, fresh):
-                self._memo[keys[i]] = vector
-        out = np.zeros((len(keys), self.dim), np.float32)
-        for row, key in enumerate(keys):
-            out[row] = self._memo[key]
+            for row, vector in zip(todo, fresh):
+                out[row] = vector
+                self._store(keys[row], vector)
         return out
 
     def forget(self) -> None:
