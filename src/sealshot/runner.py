@@ -106,9 +106,8 @@ def run_source(
     sink = sink_factory(camera_id)
     pipeline = CameraPipeline(options.pipeline, quality, sink, frames.started_at_utc, detector=detector)
     observations: dict[int, list[FaceObservation]] = {}
-    live_preview = options.preview is not None and not isinstance(frames, PyAVSource) or (
-        isinstance(frames, PyAVSource) and frames.is_stream
-    )
+    # A file can be read twice, so its preview is drawn afterwards, knowing each track's sealed frame.
+    live_preview = not isinstance(frames, PyAVSource) or frames.is_stream
     writer: VideoWriter | None = None
     start = time.perf_counter()
     total = frames.frame_count if options.max_frames is None else min(frames.frame_count or options.max_frames, options.max_frames)
