@@ -10,8 +10,8 @@ import torch
 from typer.testing import CliRunner
 
 from sealshot.cli import app
-from sealshot.quality.vae import VAEConfig, load_vae
-from sealshot.train.vae import TrainConfig, augment, split_indices, train_vae
+from sealshot.quality.vae import FaceVAE, VAEConfig, gaussian_log_likelihood, kl_to_standard_normal, load_vae
+from sealshot.train.vae import TrainConfig, augment, negative_elbo, split_indices, train_vae
 
 SMALL = VAEConfig(latent_dim=8, encoder_channels=(4, 4, 8, 8, 8), decoder_channels=(8, 8, 4, 4, 4))
 
@@ -70,3 +70,27 @@ def test_ctrl_c_before_the_first_epoch_still_saves(tmp_path: Path) -> None:
     assert result.interrupted and result.epochs_done == 0
     assert (tmp_path / "m.pt").exists()
     assert np.isfinite(result.best_val_loss)
+
+
+def test_denoising_elbo_scores_the_clean_target_not_the_degraded_input() -> None:
+    torch.manual_seed(0)
+    model = FaceVAE(SMALL).eval()
+    clean = torch.rand(4, 1, 64, 64)
+    degraded = clean * 0.3
+    noise = torch.zeros(4, SMALL.latent_dim)
+    with torch.no_grad():
+        _, reconstruction, kl = negative_elbo(model, degraded, 1.0, noise, target=clean)
+        mu_z, log_var_z = model.encode(degraded)
+        mu_x, sigma_x = model.decode(mu_z)
+        expected = -gaussian_log_likelihood(clean, mu_x, sigma_x).mean()
+        _, plain, _ = negative_elbo(model, degraded, 1.0, noise)
+    assert reconstruction.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert kl.item() == pytest.approx(kl_to_standard_normal(mu_z, log_var_z).mean().item(), rel=1e-6)
+    assert plain.item() != pytest.approx(reconstruction.item(), rel=1e-3)
+
+
+def test_denoising_probability_is_recorded_with_the_weights(tmp_path: Path) -> None:
+    gray = np.random.default_rng(2).integers(0, 256, (16, 64, 64), dtype=np.uint8)
+    train_vae(gray, tmp_path / "m.pt", TrainConfig(epochs=1, batch_size=8, denoise_probability=0.7, kl_weight=0.5, model=SMALL))
+    saved = torch.load(tmp_path / "m.pt", weights_only=True)["extra"]["train_config"]
+    assert saved["denoise_probability"] == 0.7 and saved["kl_weight"] == 0.5

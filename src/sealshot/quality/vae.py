@@ -20,7 +20,9 @@ other crops in its batch.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -36,6 +38,7 @@ from sealshot.quality.registry import register
 
 IMAGE_SIZE = 64
 SHIPPED_WEIGHTS = "vae.pt"
+WEIGHTS_ENV = "SEALSHOT_VAE_WEIGHTS"  # a model from `sealshot train vae` to use instead of the shipped one
 _WEIGHTS_PACKAGE = "sealshot.quality.weights"
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -234,6 +237,15 @@ def inference_copy(model: FaceVAE) -> FaceVAE:
     return fused
 
 
+def weights_fingerprint(model: nn.Module) -> str:
+    """A short hash of every weight and buffer: score caches keyed by it go stale when the weights change."""
+    digest = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().to(torch.float32 if value.is_floating_point() else value.dtype).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -261,6 +273,14 @@ def load_vae(path: Path | None = None) -> FaceVAE:
     return model.eval()
 
 
+def default_vae() -> FaceVAE:
+    """The model behind ``vae`` and ``vae-ratio``: ``$SEALSHOT_VAE_WEIGHTS`` when set, else the shipped weights."""
+    chosen = os.environ.get(WEIGHTS_ENV)
+    if chosen and not Path(chosen).is_file():
+        raise FileNotFoundError(f"{WEIGHTS_ENV}={chosen} is not a file")
+    return load_vae(Path(chosen) if chosen else None)
+
+
 def gray_to_tensor(gray: np.ndarray) -> torch.Tensor:
     """``(N, 64, 64)`` uint8 → ``(N, 1, 64, 64)`` float32 in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(gray, dtype=np.uint8)).float().div_(255.0).unsqueeze(1)
@@ -270,11 +290,13 @@ def gray_to_tensor(gray: np.ndarray) -> torch.Tensor:
 class VAEQuality:
     """Quality method ``vae``: log RP of the aligned 64×64 grey crop; higher is better."""
 
-    model: FaceVAE = field(default_factory=load_vae)
+    model: FaceVAE = field(default_factory=default_vae)
     batch_size: int = 16  # crops per pass (×L decoder samples); small chunks stay in cache and run faster on CPU
     name: str = "vae"
+    version: str = field(init=False, default="")  # weights fingerprint, part of score-cache keys
 
     def __post_init__(self) -> None:
+        self.version = weights_fingerprint(self.model)
         # Same function, faster on CPU: batch norm folded into the convolutions, channels-last tensors.
         self.model = inference_copy(self.model).to(memory_format=torch.channels_last)
 
@@ -326,6 +348,10 @@ class VAEComplexityRatio:
 
     vae: VAEQuality = field(default_factory=VAEQuality)
     name: str = "vae-ratio"
+
+    @property
+    def version(self) -> str:
+        return self.vae.version
 
     def score(self, faces: FaceBatch) -> np.ndarray:
         log_rp = self.vae.score(faces)

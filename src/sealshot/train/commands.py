@@ -41,6 +41,10 @@ def train_vae_command(
     seed: Annotated[int, typer.Option(help="Seed for the split, augmentation and initialisation.")] = 0,
     latent_dim: Annotated[int, typer.Option(help="Size of the latent space.")] = 64,
     max_shift: Annotated[int, typer.Option(help="Random shift augmentation in pixels (0 turns it off).")] = 2,
+    denoise: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of crops the encoder sees degraded (denoising ELBO); 0 trains the paper's plain ELBO.")
+    ] = 0.8,
+    kl_weight: Annotated[float, typer.Option(min=0.0, help="Weight β of the KL term (1: the ELBO).")] = 1.0,
     min_face_size: Annotated[float, typer.Option(help="MTCNN minimum face size in pixels.")] = 20.0,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache of detected crops (public training data only).")] = Path(".cache/vae-crops"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep crops in memory only.")] = False,
@@ -81,9 +85,11 @@ def train_vae_command(
         val_fraction=val_fraction,
         seed=seed,
         max_shift=max_shift,
+        denoise_probability=denoise,
+        kl_weight=kl_weight,
         model=VAEConfig(latent_dim=latent_dim),
     )
-    console.print(f"VAE with {parameter_count(FaceVAE(config.model)):,} parameters; training {epochs} epochs, batch {batch_size}, lr {lr:g}")
+    console.print(f"VAE with {parameter_count(FaceVAE(config.model)):,} parameters; training {epochs} epochs, batch {batch_size}, lr {lr:g}, denoise {denoise:g}")
     n_train = len(crops) - int(round(len(crops) * val_fraction))
     steps = math.ceil(n_train / batch_size)
 

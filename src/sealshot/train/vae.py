@@ -1,10 +1,15 @@
 """Training the paper's VAE on aligned 64×64 grey face crops.
 
-The objective is the negative ELBO: −Σ_pixels log N(x | μ_x, σ_x) + KL(q(z|x) ‖ N(0, I)),
-with one reparameterised latent sample per image. A held-out part of the
-crops gives a validation loss (fixed noise, eval-mode batch norm) after each
-epoch; the best model so far is written to ``out`` and a resumable
-checkpoint (model, optimiser, epoch) next to it.
+The objective is the negative ELBO: −Σ_pixels log N(x | μ_x, σ_x) + KL(q(z|x̃) ‖ N(0, I)),
+with one reparameterised latent sample per image. With ``denoise_probability`` p > 0
+(the default) it is the denoising ELBO of Im et al. (2017): a share p of the crops reach the
+encoder as x̃, a synthetically degraded copy (``sealshot.train.degrade``), while the
+likelihood is still that of the clean crop x; the rest have x̃ = x, the paper's plain ELBO.
+p = 0 trains exactly the paper's objective.
+
+A held-out part of the crops gives a validation loss (the same objective with fixed noise
+and fixed degradations, eval-mode batch norm) after each epoch; the best model so far is
+written to ``out`` and a resumable checkpoint (model, optimiser, epoch) next to it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 from torch.nn import functional as F
 
 from sealshot.quality.vae import FaceVAE, VAEConfig, gaussian_log_likelihood, gray_to_tensor, kl_to_standard_normal, save_vae
+from sealshot.train.degrade import random_degradation
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class TrainConfig:
     seed: int = 0
     max_shift: int = 2  # random translation in pixels (replicate padding), with a horizontal flip
     kl_warmup_epochs: float = 1.0  # KL weight rises linearly from 0 to 1 over this many epochs
+    denoise_probability: float = 0.8  # share of crops the encoder sees degraded (0: the paper's plain ELBO)
+    kl_weight: float = 1.0  # β, the weight of the KL term after warm-up (1: the ELBO)
     model: VAEConfig = field(default_factory=VAEConfig)
 
 
@@ -78,20 +86,31 @@ def augment(batch: torch.Tensor, max_shift: int, generator: torch.Generator) -> 
     return torch.stack([padded[i, :, dy : dy + size, dx : dx + size] for i, (dy, dx) in enumerate(offsets.tolist())])
 
 
-def negative_elbo(model: FaceVAE, x: torch.Tensor, kl_weight: float = 1.0, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean loss, mean reconstruction negative log-likelihood and mean KL over the batch (nats per image)."""
+def negative_elbo(
+    model: FaceVAE,
+    x: torch.Tensor,
+    kl_weight: float = 1.0,
+    noise: torch.Tensor | None = None,
+    target: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean loss, mean reconstruction negative log-likelihood and mean KL over the batch (nats per image).
+
+    The encoder sees ``x``; the likelihood is of ``target`` (default ``x``; the clean crop when ``x`` is degraded).
+    """
     mu_z, log_var_z = model.encode(x)
     noise = torch.randn_like(mu_z) if noise is None else noise
     z = mu_z + noise * torch.exp(0.5 * log_var_z)
     mu_x, sigma_x = model.decode(z)
-    reconstruction = -gaussian_log_likelihood(x, mu_x, sigma_x).mean()
+    reconstruction = -gaussian_log_likelihood(x if target is None else target, mu_x, sigma_x).mean()
     kl = kl_to_standard_normal(mu_z, log_var_z).mean()
     return reconstruction + kl_weight * kl, reconstruction, kl
 
 
 @torch.no_grad()
-def validation_loss(model: FaceVAE, images: torch.Tensor, batch_size: int, seed: int) -> tuple[float, float, float]:
-    """Negative ELBO on held-out crops with fixed noise, so that epochs compare fairly."""
+def validation_loss(
+    model: FaceVAE, images: torch.Tensor, batch_size: int, seed: int, denoise_probability: float = 0.0, kl_weight: float = 1.0
+) -> tuple[float, float, float]:
+    """The training objective on held-out crops with fixed noise and degradations, so that epochs compare fairly."""
     if len(images) == 0:
         return math.nan, math.nan, math.nan
     was_training = model.training
@@ -101,7 +120,8 @@ def validation_loss(model: FaceVAE, images: torch.Tensor, batch_size: int, seed:
     for start in range(0, len(images), batch_size):
         x = images[start : start + batch_size]
         noise = torch.randn(len(x), model.config.latent_dim, generator=generator)
-        loss, reconstruction, kl = negative_elbo(model, x, 1.0, noise)
+        seen = random_degradation(x, denoise_probability, generator)
+        loss, reconstruction, kl = negative_elbo(model, seen, kl_weight, noise, target=x)
         totals += np.array([loss.item(), reconstruction.item(), kl.item()]) * len(x)
     model.train(was_training)
     return tuple(totals / len(images))  # type: ignore[return-value]
@@ -168,8 +188,9 @@ def train_vae(
                 if len(batch_index) < 2:  # batch norm needs two samples
                     continue
                 x = augment(train_images[batch_index], config.max_shift, generator)
-                kl_weight = min(1.0, (global_step + 1) / max(1.0, config.kl_warmup_epochs * steps_per_epoch))
-                loss, _, _ = negative_elbo(model, x, kl_weight)
+                seen = random_degradation(x, config.denoise_probability, generator)
+                kl_weight = config.kl_weight * min(1.0, (global_step + 1) / max(1.0, config.kl_warmup_epochs * steps_per_epoch))
+                loss, _, _ = negative_elbo(model, seen, kl_weight, target=x)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1000.0)
@@ -177,7 +198,7 @@ def train_vae(
                 running += loss.item()
                 if on_step:
                     on_step(epoch, step, loss.item())
-            val, val_reconstruction, val_kl = validation_loss(model, val_images, 256, config.seed)
+            val, val_reconstruction, val_kl = validation_loss(model, val_images, 256, config.seed, config.denoise_probability, config.kl_weight)
             score = val if val_index.size else running / steps_per_epoch
             improved = score < best_val
             if improved:
@@ -194,7 +215,7 @@ def train_vae(
     except KeyboardInterrupt:
         interrupted = True
         if best_epoch < 0:
-            val, _, _ = validation_loss(model, val_images, 256, config.seed)
+            val, _, _ = validation_loss(model, val_images, 256, config.seed, config.denoise_probability, config.kl_weight)
             best_val, best_epoch = val, epoch
             save_vae(model.eval(), out, extra={**extra, "epoch": epoch, "val_loss": float(val), "interrupted": True})
     return TrainResult(best_epoch, best_val, len(history), interrupted, time.perf_counter() - started, history)
