@@ -119,7 +119,10 @@ def test_float16_storage_does_not_change_scores(lfw_crops: np.ndarray, tmp_path:
     save_vae(full_precision, tmp_path / "half.pt", half=True)
     half = VAEQuality(load_vae(tmp_path / "half.pt")).score(_batch(lfw_crops))
     full = VAEQuality(full_precision).score(_batch(lfw_crops))
-    np.testing.assert_allclose(half, full, atol=1.0)  # scores are thousands of nats apart between faces
+    # Float16 rounding moves a score by a couple of nats; scores of different faces are hundreds to
+    # thousands of nats apart, so the ranking (what selection uses) must not change.
+    np.testing.assert_allclose(half, full, atol=5.0)
+    assert np.array_equal(np.argsort(half), np.argsort(full))
 
 
 def _blur(gray: np.ndarray, sigma: float) -> np.ndarray:
