@@ -70,7 +70,10 @@ def downscale(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
 
 
 def degrade(x: torch.Tensor, kinds: torch.Tensor, generator: torch.Generator, ranges: DegradationRanges = DegradationRanges()) -> torch.Tensor:
-    """Degrade ``x`` ``(N, 1, H, W)`` in [0, 1]; ``kinds[i]`` indexes ``KINDS`` (−1 leaves image i alone)."""
+    """Degrade ``x`` ``(N, 1, H, W)`` in [0, 1]; ``kinds[i]`` indexes ``KINDS`` (−1 leaves image i exactly as it is).
+
+    Degraded images are clipped to [0, 1] and rounded to 8-bit grey levels.
+    """
     out = x.clone()
     for index, kind in enumerate(KINDS):
         chosen = torch.nonzero(kinds == index).flatten()
@@ -87,8 +90,8 @@ def degrade(x: torch.Tensor, kinds: torch.Tensor, generator: torch.Generator, ra
         else:
             sigma = _log_uniform(*ranges.noise_sigma, count, generator)[:, None, None, None] / 255.0
             images = images + sigma * torch.randn(images.shape, generator=generator)
-        out[chosen] = images
-    return torch.round(out.clamp(0.0, 1.0) * 255.0) / 255.0
+        out[chosen] = torch.round(images.clamp(0.0, 1.0) * 255.0) / 255.0
+    return out
 
 
 def random_degradation(x: torch.Tensor, probability: float, generator: torch.Generator, ranges: DegradationRanges = DegradationRanges()) -> torch.Tensor:
@@ -98,6 +101,4 @@ def random_degradation(x: torch.Tensor, probability: float, generator: torch.Gen
         return x
     degraded = torch.rand(n, generator=generator) < probability
     kinds = torch.randint(0, len(KINDS), (n,), generator=generator)
-    kinds = torch.where(degraded, kinds, torch.full_like(kinds, -1))
-    out = degrade(x, kinds, generator, ranges)
-    return torch.where(degraded[:, None, None, None], out, x)
+    return degrade(x, torch.where(degraded, kinds, torch.full_like(kinds, -1)), generator, ranges)
