@@ -16,7 +16,6 @@ embeddings into one template.
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import torch
@@ -111,10 +110,7 @@ def aggregate_embeddings(
 class EqFace(RecognitionQuality):
     method = "eqface"
 
-    def build_head(self, saved: dict[str, Any]) -> nn.Module:
-        branch = QualityBranch(**saved["config"])
-        branch.load_state_dict(saved["state_dict"])
-        return branch
+    head_class = QualityBranch
 
     @torch.inference_mode()
     def score_embeddings(self, embeddings: np.ndarray) -> np.ndarray:

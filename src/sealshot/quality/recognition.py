@@ -65,6 +65,7 @@ class RecognitionQuality:
     """A quality head on a frozen comparator embedding; subclasses implement ``score_embeddings``."""
 
     method: str = ""
+    head_class: type[torch.nn.Module]  # built from the saved ``config`` keyword arguments
 
     def __init__(self, comparator: str, weights: Path | None = None) -> None:
         if comparator not in COMPARATORS:
@@ -98,7 +99,9 @@ class RecognitionQuality:
         return self._comparator
 
     def build_head(self, saved: dict[str, Any]) -> torch.nn.Module:
-        raise NotImplementedError
+        head = self.head_class(**saved["config"])
+        head.load_state_dict(saved["state_dict"])
+        return head
 
     def embed(self, faces: FaceBatch) -> np.ndarray:
         # ``get_comparator`` memoises embeddings per process, so the heads sharing a comparator embed a face once.

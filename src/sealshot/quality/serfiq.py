@@ -14,7 +14,6 @@ repeated, the layers before it run once per face.
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import torch
@@ -77,10 +76,7 @@ def serfiq_quality(head: SerFiqHead, embeddings: np.ndarray) -> np.ndarray:
 class SerFiq(RecognitionQuality):
     method = "serfiq"
 
-    def build_head(self, saved: dict[str, Any]) -> nn.Module:
-        head = SerFiqHead(**saved["config"])
-        head.load_state_dict(saved["state_dict"])
-        return head
+    head_class = SerFiqHead
 
     def score_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         return serfiq_quality(self.head, embeddings)

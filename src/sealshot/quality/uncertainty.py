@@ -24,7 +24,6 @@ entropy-based one is kept for its plainer meaning.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch
@@ -76,10 +75,7 @@ def negative_log_harmonic_variance(log_var: torch.Tensor) -> torch.Tensor:
 
 
 class _UncertaintyQuality(RecognitionQuality):
-    def build_head(self, saved: dict[str, Any]) -> nn.Module:
-        head = UncertaintyHead(**saved["config"])
-        head.load_state_dict(saved["state_dict"])
-        return head
+    head_class = UncertaintyHead
 
     @torch.inference_mode()
     def log_variance(self, embeddings: np.ndarray) -> np.ndarray:
