@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -21,3 +23,11 @@ class Comparator(Protocol):
     dim: int
 
     def embed(self, images: Sequence[np.ndarray], boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray: ...
+
+
+def package_dir(package: str) -> Path:
+    """Folder of an installed package, found without importing it (some model packages fail on import)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(package, name=package)
+    return Path(list(spec.submodule_search_locations)[0])

