@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Mapping
+
+import numpy as np
 
 import pytest
 
 from sealshot.detect import MTCNNConfig, MTCNNDetector
 from sealshot.pipeline import CameraPipeline, PipelineConfig
 from sealshot.quality import get_quality
-from sealshot.select import Snapshot
 from sealshot.video import open_source
 
 
@@ -17,10 +20,10 @@ class CollectingSink:
     """Keeps snapshots in memory; the vault's own tests cover sealing."""
 
     def __init__(self) -> None:
-        self.snapshots: list[Snapshot] = []
+        self.snapshots: list[SimpleNamespace] = []
 
-    def seal(self, snapshot: Snapshot) -> str:
-        self.snapshots.append(snapshot)
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
+        self.snapshots.append(SimpleNamespace(**metadata, crop=crop))
         return f"s{len(self.snapshots)}"
 
 

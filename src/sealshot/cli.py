@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from sealshot.errors import SealshotError
+
+
+class _SealshotGroup(TyperGroup):
+    """The root command group: the one place where a ``SealshotError`` becomes a message and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SealshotError as error:
+            Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+
 
 app = typer.Typer(
     name="sealshot",
+    cls=_SealshotGroup,
     help="Keep one sealed best face crop per person seen by a camera, and nothing else.",
     no_args_is_help=True,
     add_completion=False,

@@ -11,7 +11,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 
@@ -26,8 +26,8 @@ from sealshot.video import Frame
 class SnapshotSink(Protocol):
     """Where snapshots go: in production the vault's sealer."""
 
-    def seal(self, snapshot: Snapshot) -> str:
-        """Store the snapshot durably; return its id."""
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
+        """Store the crop and its metadata durably; return the snapshot's id."""
         ...
 
 
@@ -199,7 +199,7 @@ class CameraPipeline:
         snapshot = self.selector.emit(track_id)
         if snapshot is None:
             return
-        snapshot_id = self.sink.seal(snapshot)
+        snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
         summary = self.summaries[track_id]
         summary.chosen_frame = snapshot.frame_index
         summary.chosen_timestamp = snapshot.timestamp

@@ -20,6 +20,11 @@ from sealshot.vault.shares import split_key, write_shares
 BASE_TIME = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
 
+def seal(sealer: CameraSealer, snapshot: Snapshot) -> str:
+    """Seal a test snapshot the way the pipeline does: its crop and its pixel-free metadata."""
+    return sealer.seal(snapshot.crop, snapshot.metadata())
+
+
 def _make_snapshot(camera: str = "cam1", track: int = 0, seen_at: float = BASE_TIME, method: str = "sharpness") -> Snapshot:
     """A deterministic, recognisable crop (so a round trip can be checked pixel for pixel)."""
     rng = np.random.default_rng(track)
@@ -72,9 +77,9 @@ def sealed_vault(tmp_path: Path, authority: Authority) -> tuple[Path, list[str]]
     ids = []
     with CameraSealer.open(vault, authority.public_path, "cam1", retention_days=7) as sealer:
         for track in range(3):
-            ids.append(sealer.seal(_make_snapshot("cam1", track, BASE_TIME + 3600 * track)))
+            ids.append(seal(sealer, _make_snapshot("cam1", track, BASE_TIME + 3600 * track)))
     with CameraSealer.open(vault, authority.public_path, "cam2") as sealer:
-        ids.append(sealer.seal(_make_snapshot("cam2", 7, BASE_TIME + 1800)))
+        ids.append(seal(sealer, _make_snapshot("cam2", 7, BASE_TIME + 1800)))
     return vault, ids
 
 

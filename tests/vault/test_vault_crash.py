@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+
 from sealshot.vault import CameraSealer
 from sealshot.vault.encoding import atomic_write
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, seal
@@ -32,7 +33,7 @@ SEAL_FOREVER = textwrap.dedent(
         while True:
             crop = rng.integers(0, 256, (160, 120, 3), dtype=np.uint8)
             snapshot = Snapshot("loop", track, crop, 0.5, "sharpness", track, 0.0, 0.0, 1.0, (0, 0, 120, 160), 3, 1.7e9 + track)
-            print(sealer.seal(snapshot), flush=True)
+            print(sealer.seal(snapshot.crop, snapshot.metadata()), flush=True)
             track += 1
     """
 )
@@ -70,7 +71,8 @@ def test_sigkill_while_sealing_leaves_a_vault_that_verifies(tmp_path, authority,
 def test_a_crash_between_file_and_index_is_adopted_on_restart(tmp_path, authority, make_snapshot, base_time):
     vault = tmp_path / "vault"
     with CameraSealer.open(vault, authority.public_path, "cam1") as sealer:
-        sealer.seal(make_snapshot("cam1", 1, base_time))
+        snapshot = make_snapshot("cam1", 1, base_time)
+        sealer.seal(snapshot.crop, snapshot.metadata())
         # Simulate the crash window: the sealed file is renamed into place, the transaction never ran.
         header = {
             "format": SEALED_FORMAT, "suite": SUITE_NAME, "snapshot_id": "a" * 32, "authority": authority.public.fingerprint,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.vault.conftest import seal
+
 import sqlite3
 
 from sealshot.vault import CameraSealer
@@ -20,8 +22,8 @@ def _all_bytes(folder):
 def test_purge_removes_every_trace_of_expired_snapshots(tmp_path, authority, make_snapshot, base_time, cli):
     vault = tmp_path / "vault"
     with CameraSealer.open(vault, authority.public_path, "cam1", retention_days=7) as sealer:
-        old = [sealer.seal(make_snapshot("cam1", t, base_time, method=f"old-marker-{t}")) for t in range(3)]
-        fresh = sealer.seal(make_snapshot("cam1", 9, base_time + 6 * DAY, method="fresh-marker"))
+        old = [seal(sealer, make_snapshot("cam1", t, base_time, method=f"old-marker-{t}")) for t in range(3)]
+        fresh = seal(sealer, make_snapshot("cam1", 9, base_time + 6 * DAY, method="fresh-marker"))
     ciphertexts = [(vault / "snapshots" / f"{i}.seal").read_bytes()[-64:] for i in old]
     before = _all_bytes(vault)
     assert all(c in before for c in ciphertexts) and b"old-marker-1" in before
@@ -56,7 +58,7 @@ def test_an_interrupted_purge_is_finished_by_the_next_one(tmp_path, authority, m
     """Crash after the purge was committed but before the files were deleted: verify accepts, purge finishes."""
     vault = tmp_path / "vault"
     with CameraSealer.open(vault, authority.public_path, "cam1", retention_days=1) as sealer:
-        snapshot_id = sealer.seal(make_snapshot("cam1", 1, base_time))
+        snapshot_id = seal(sealer, make_snapshot("cam1", 1, base_time))
     sealed = vault / "snapshots" / f"{snapshot_id}.seal"
     kept = sealed.read_bytes()
     purge(vault, "tester", now=base_time + 2 * DAY)

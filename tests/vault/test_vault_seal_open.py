@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.vault.conftest import seal
+
 import json
 import sqlite3
 import struct
@@ -104,7 +106,7 @@ def test_sealing_leaves_no_pixels_or_plaintext_metadata_tables_on_disk(tmp_path,
     vault = tmp_path / "vault"
     snapshot = make_snapshot("cam1", 3)
     with CameraSealer.open(vault, authority.public_path, "cam1") as sealer:
-        sealer.seal(snapshot)
+        seal(sealer, snapshot)
     rows = bytes(snapshot.crop[0])  # the first row of raw pixels, as a raw frame dump would hold it
     for path in vault.rglob("*"):
         if path.is_file():
@@ -127,7 +129,7 @@ def test_cli_keygen_run_sealer_open_with_key(tmp_path, cli, make_snapshot, base_
     assert cli("keygen", "--out", keys).exit_code == 0
     assert cli("keygen", "--out", keys).exit_code == 1  # never overwrites a key
     with CameraSealer.open(vault, keys / "authority.pub", "gate") as sealer:
-        sealer.seal(make_snapshot("gate", 4, base_time))
+        seal(sealer, make_snapshot("gate", 4, base_time))
     opened = cli("open", "--key", keys / "authority.key", "--vault", vault, "--out", tmp_path / "out")
     assert opened.exit_code == 0, opened.text
     assert len(list((tmp_path / "out").glob("*.png"))) == 1
@@ -146,7 +148,7 @@ def test_an_unusable_public_key_is_a_clean_error(tmp_path, make_snapshot):
     degenerate.save(tmp_path / "zero.pub")
     with CameraSealer.open(tmp_path / "vault", tmp_path / "zero.pub", "cam1") as sealer:
         with pytest.raises(VaultError, match="is not a usable X25519 key"):
-            sealer.seal(make_snapshot())
+            seal(sealer, make_snapshot())
     assert list((tmp_path / "vault" / "snapshots").iterdir()) == []
 
 
@@ -156,6 +158,6 @@ def test_a_failure_to_assess_quality_is_sealed_with_a_null_quality(tmp_path, aut
     from sealshot.vault.store import Vault
 
     with CameraSealer.open(tmp_path / "vault", authority.public_path, "cam1") as sealer:
-        sealer.seal(dataclasses.replace(make_snapshot(), quality=float("nan")))
+        seal(sealer, dataclasses.replace(make_snapshot(), quality=float("nan")))
     with Vault.open(tmp_path / "vault") as opened:
         assert [row.quality for row in opened.rows()] == [None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.vault.conftest import seal
+
 import json
 from pathlib import Path
 
@@ -103,7 +105,7 @@ def test_cli_keys_init_and_warrant_open_with_passphrases(tmp_path, cli, make_sna
     assert created.exit_code == 0, created.text
     assert sorted(p.name for p in keys.iterdir()) == ["authority.pub", "share-1-of-3.json", "share-2-of-3.json", "share-3-of-3.json"]
     with CameraSealer.open(vault, keys / "authority.pub", "door") as sealer:
-        sealer.seal(make_snapshot("door", 1, base_time))
+        seal(sealer, make_snapshot("door", 1, base_time))
     given = tmp_path / "given.txt"
     given.write_text("gamma three\nalpha one\n")
     opened = cli("open", "--vault", vault, "--shares", keys / "share-3-of-3.json", keys / "share-1-of-3.json",

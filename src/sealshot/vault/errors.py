@@ -1,7 +1,7 @@
-"""The one exception the vault raises for every user-facing failure."""
+"""The vault's error is the package-wide ``sealshot.errors.VaultError``; re-exported here for the vault's modules."""
 
 from __future__ import annotations
 
+from sealshot.errors import VaultError
 
-class VaultError(Exception):
-    """A vault, key, share or sealed file could not be used; the message says which and why."""
+__all__ = ["VaultError"]

@@ -19,11 +19,12 @@ import hashlib
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+import numpy as np
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sealshot.select.snapshot import Snapshot
 from sealshot.vault.audit import CAMERA_ID, verify_chain
 from sealshot.vault.encoding import TEMP_PREFIX, atomic_write, plain, shred
 from sealshot.vault.errors import VaultError
@@ -171,11 +172,12 @@ class CameraSealer:
             also=lambda connection: connection.execute(f"INSERT INTO snapshots VALUES ({placeholders})", row.to_sql()),
         )
 
-    def seal(self, snapshot: Snapshot) -> str:
-        """Seal one snapshot; when this returns it is durably in the vault, indexed and logged."""
-        if snapshot.camera_id != self.camera_id:
-            raise VaultError(f"snapshot of camera {snapshot.camera_id!r} given to the sealer of camera {self.camera_id!r}")
-        metadata = plain(snapshot.metadata())
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
+        """Seal one RGB crop with its metadata (no pixels: ids, times, quality, box); when this returns
+        it is durably in the vault, indexed and logged."""
+        if metadata.get("camera_id") != self.camera_id:
+            raise VaultError(f"snapshot of camera {metadata.get('camera_id')!r} given to the sealer of camera {self.camera_id!r}")
+        metadata = plain(dict(metadata))
         snapshot_id = uuid.uuid4().hex
         sealed_at = round(time.time(), 6)
         header = {
@@ -187,7 +189,7 @@ class CameraSealer:
             "sealed_at_utc": sealed_at,
             "metadata": metadata,
         }
-        blob = seal(encode_png(snapshot.crop), header, self.vault.authority)
+        blob = seal(encode_png(crop), header, self.vault.authority)
         file_name = f"{snapshot_id}{SEALED_SUFFIX}"
         row = index_row(snapshot_id, metadata, sealed_at, file_name, hashlib.sha256(blob).hexdigest(), len(blob))
         with self.vault.lock():

@@ -15,11 +15,13 @@ import av
 import cv2
 import numpy as np
 
+from sealshot.errors import SourceError
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
 
-class VideoSourceError(RuntimeError):
+class VideoSourceError(SourceError):
     """A source that cannot be opened or read; the message names it."""
 
 

@@ -1,0 +1,131 @@
+"""Record or check what a user sees from sealshot, so that a refactoring can prove it changed nothing.
+
+Three observable outputs, each produced through the command line exactly as a user would:
+
+* ``run`` on the bundled sample: the sealed tracks (track ids, chosen frames, quality values);
+* ``score`` on 20 LFW images with ``vae``, ``vae-ratio`` and ``pfe-facenet``: the CSV rows;
+* ``eval erc`` on a small LFW subset: the ERC tables (pAUC, FNMR at reject, selection gain).
+
+``python bench/equivalence.py --record tests/golden/equivalence.json`` writes the reference (taken
+before the change); ``--check`` compares a fresh run against it and exits 1 on any difference.
+``tests/test_equivalence.py`` runs the check in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LFW = (REPO_ROOT / ".." / "shared" / "data" / "lfw").resolve()
+SAMPLE = REPO_ROOT / "src" / "sealshot" / "video" / "samples" / "arcade-walkers-1080p-crf29.mp4"
+SCORE_METHODS = ("vae", "vae-ratio", "pfe-facenet")
+ERC_METHODS = "vae,vae-ratio,size,pfe-facenet"
+RELATIVE_TOLERANCE = 1e-6
+
+
+def _sealshot(*args: str, cwd: Path) -> None:
+    env = os.environ | {"OMP_NUM_THREADS": "1", "TMPDIR": str(cwd)}
+    result = subprocess.run([sys.executable, "-m", "sealshot.cli", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"sealshot {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+
+
+def lfw_images(count: int = 20) -> list[Path]:
+    """The first ``count`` LFW images in name order: fixed, and spread over several people."""
+    return sorted((LFW / "images").rglob("*.jpg"))[:count]
+
+
+def record_run(work: Path) -> list[dict[str, Any]]:
+    _sealshot("keygen", "--out", "keys", cwd=work)
+    _sealshot(
+        "run", str(SAMPLE), "--vault", "vault", "--recipient", "keys/authority.pub", "--camera", "arcade",
+        "--report", "report.json", "--threads", "1", "--no-progress", cwd=work,
+    )  # fmt: skip
+    report = json.loads((work / "report.json").read_text())
+    keys = ("track_id", "first_seen", "last_seen", "detections", "chosen_frame", "chosen_timestamp", "chosen_quality", "discarded")
+    return [{key: track[key] for key in keys} | {"sealed": track["snapshot_id"] is not None} for source in report["sources"] for track in source["tracks"]]
+
+
+def record_score(work: Path) -> dict[str, list[dict[str, str]]]:
+    images = lfw_images()
+    rows: dict[str, list[dict[str, str]]] = {}
+    for method in SCORE_METHODS:
+        out = work / f"{method}.csv"
+        _sealshot("score", *map(str, images), "--quality", method, "--out", str(out), cwd=work)
+        with out.open(newline="") as handle:
+            rows[method] = [row | {"path": Path(row["path"]).name} for row in csv.DictReader(handle)]
+    return rows
+
+
+def record_erc(work: Path) -> dict[str, Any]:
+    _sealshot(
+        "eval", "erc", "--lfw", str(LFW), "--methods", ERC_METHODS, "--comparators", "facenet,dlib", "--folds", "1",
+        "--subset", "20", "--selection-cap", "6", "--selection-identities", "10", "--impostors", "5000",
+        "--out", str(work / "erc"), "--cache", str(work / "cache"), cwd=work,
+    )  # fmt: skip
+    result = json.loads((work / "erc" / "erc.json").read_text())
+    return {key: value for key, value in result.items() if key not in {"seconds", "timings", "generated", "config"}}
+
+
+def record() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        return {"run": record_run(work), "score": record_score(work), "erc": record_erc(work)}
+
+
+def differences(expected: Any, actual: Any, where: str = "") -> list[str]:
+    """Paths at which two JSON-like values differ (floats within a relative tolerance)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        # Keys only in ``actual`` are additions (a new column or field), which a refactoring may bring.
+        found = [f"{where}/{key}: missing" for key in expected if key not in actual]
+        for key in expected.keys() & actual.keys():
+            found += differences(expected[key], actual[key], f"{where}/{key}")
+        return found
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return [f"{where}: {len(expected)} items expected, {len(actual)} found"]
+        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{where}[{i}]")]
+    if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
+        if math.isnan(expected) and math.isnan(actual):
+            return []
+        return [] if math.isclose(expected, actual, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-9) else [f"{where}: {expected!r} != {actual!r}"]
+    if isinstance(expected, str) and isinstance(actual, str) and expected != actual:
+        try:
+            return differences(float(expected), float(actual), where)
+        except ValueError:
+            pass
+    return [] if expected == actual else [f"{where}: {expected!r} != {actual!r}"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--record", type=Path, help="write the reference to this JSON file")
+    group.add_argument("--check", type=Path, help="compare a fresh run against this JSON file")
+    args = parser.parse_args()
+    if not LFW.exists():
+        print(f"shared data not available: {LFW} is absent", file=sys.stderr)
+        return 2
+    current = record()
+    if args.record:
+        args.record.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        print(f"recorded {len(current['run'])} tracks, {sum(map(len, current['score'].values()))} scores and the ERC tables in {args.record}")
+        return 0
+    found = differences(json.loads(args.check.read_text()), current)
+    for line in found[:50]:
+        print(line)
+    print("identical" if not found else f"{len(found)} differences")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
