@@ -141,7 +141,7 @@ class CameraPipeline:
         with self.timer.measure("align"):
             faces = FaceBatch.from_detections(frame.image, detections)
         with self.timer.measure("quality"):
-            qualities = assess(self.quality, faces)
+            qualities = assess(self.quality, faces).scores
         with self.timer.measure("track"):
             update = self.tracker.update(detections, frame.timestamp)
         observations = []

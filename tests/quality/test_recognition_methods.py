@@ -68,12 +68,12 @@ def _subset(faces: FaceBatch, index: int) -> FaceBatch:
 def test_scores_are_finite_deterministic_and_batch_independent(faces: FaceBatch, name: str) -> None:
     _needs(name)
     method = get_quality(name)
-    scores = assess(method, faces)
+    scores = assess(method, faces).scores
     assert scores.shape == (len(faces),) and np.all(np.isfinite(scores))
     if name.startswith(("serfiq", "eqface")):
         assert np.all((scores >= 0) & (scores <= 1))
-    np.testing.assert_array_equal(scores, assess(method, faces))
-    np.testing.assert_allclose(assess(method, _subset(faces, 2)), scores[2:3], rtol=1e-4)
+    np.testing.assert_array_equal(scores, assess(method, faces).scores)
+    np.testing.assert_allclose(assess(method, _subset(faces, 2)).scores, scores[2:3], rtol=1e-4)
 
 
 @pytest.mark.parametrize("comparator", ["facenet", "dlib"])
@@ -86,7 +86,7 @@ def test_aligned_crop_fallback_embeds_the_same_face(faces: FaceBatch, comparator
     others = from_sources @ from_crops.T
     assert np.all(same > 0.6), same
     assert np.all(np.argmax(others, axis=1) == np.arange(len(faces)))
-    assert np.all(np.isfinite(assess(method, _without_sources(faces))))
+    assert np.all(np.isfinite(assess(method, _without_sources(faces)).scores))
 
 
 def test_blurring_a_face_lowers_its_quality(faces: FaceBatch) -> None:
@@ -95,4 +95,34 @@ def test_blurring_a_face_lowers_its_quality(faces: FaceBatch) -> None:
     method = get_quality(name)
     blurred = tuple(cv2.GaussianBlur(image, (0, 0), 4.0) for image in faces.sources)
     degraded = FaceBatch(faces.color, faces.gray, faces.boxes, faces.detector_scores, faces.landmarks, blurred)
-    assert np.mean(assess(method, degraded) < assess(method, faces)) >= 0.8
+    assert np.mean(assess(method, degraded).scores < assess(method, faces).scores) >= 0.8
+
+
+def test_assess_names_why_a_face_has_no_score() -> None:
+    from sealshot.errors import ModelError
+    from sealshot.quality import Assessment, FaceBatch, FailureReason, assess
+
+    faces = FaceBatch(
+        color=np.zeros((3, 112, 112, 3), np.uint8), gray=np.zeros((3, 64, 64), np.uint8),
+        boxes=np.zeros((3, 4), np.float32), detector_scores=np.ones(3, np.float32),
+    )  # fmt: skip
+
+    class Method:
+        def __init__(self, behaviour):
+            self.name, self.behaviour = "probe", behaviour
+
+        def score(self, batch):
+            return self.behaviour(batch)
+
+    def missing_weights(batch):
+        raise ModelError("no weights")
+
+    def crashes(batch):
+        raise RuntimeError("boom")
+
+    ok = assess(Method(lambda batch: np.array([1.0, np.nan, 3.0])), faces)
+    assert isinstance(ok, Assessment) and ok.reasons == (None, FailureReason.NOT_FINITE, None)
+    assert assess(Method(missing_weights), faces).reasons == (FailureReason.MODEL_UNAVAILABLE,) * 3
+    crashed = assess(Method(crashes), faces)
+    assert crashed.reasons == (FailureReason.METHOD_FAILED,) * 3 and np.isnan(crashed.scores).all()
+    assert len(assess(Method(crashes), FaceBatch(faces.color[:0], faces.gray[:0], faces.boxes[:0], faces.detector_scores[:0]))) == 0

@@ -211,7 +211,7 @@ def score_image_files(
             images = [load_rgb(faces.paths[i]) for i in chunk]
             _prime_comparators(store_dir=cache_dir, hashes=[faces.hashes[i] for i in chunk], images=images, boxes=faces.boxes[chunk])
             batch = face_batch(images, faces.boxes[chunk], faces.scores[chunk], faces.landmarks[chunk])
-            values = assess(method, batch)
+            values = assess(method, batch).scores
             new = [(faces.hashes[i], np.array([v], np.float32)) for i, v in zip(chunk, values)]
             # Failures to assess are not cached: a fixed or newly trained method gets another chance.
             store.put_many(key, [(sha, value) for sha, value in new if np.isfinite(value).all()])

@@ -48,7 +48,7 @@ def score_images(
                 row["status"] = "no_face"
             else:
                 largest = detections[int(np.argmax(detections.widths * detections.heights))]
-                quality = float(assess(method, FaceBatch.from_detections(image, largest))[0])
+                quality = float(assess(method, FaceBatch.from_detections(image, largest)).scores[0])
                 row.update(face_found=True, detector_score=f"{float(largest.scores[0]):.4f}")
                 row.update(zip(("x1", "y1", "x2", "y2"), (f"{v:.1f}" for v in largest.boxes[0])))
                 if math.isnan(quality):
