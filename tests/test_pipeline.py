@@ -57,5 +57,5 @@ def test_arcade_clip_seals_one_snapshot_per_visible_person(sample_clip: Path) ->
     for snapshot in sink.snapshots:
         assert snapshot.first_seen <= snapshot.timestamp <= snapshot.last_seen
         assert snapshot.camera_id == "arcade"
-    timings = pipeline.timer.milliseconds_per(pipeline.frames_processed)
+    timings = pipeline.stage_timings()
     assert set(timings) >= {"detect", "align", "quality", "track", "select"}
