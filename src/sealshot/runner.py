@@ -231,6 +231,9 @@ def run_source(
     except VaultError as error:
         report.fail(error)
         return report
+    except OSError as error:  # a store that let a file-system error through
+        report.fail(VaultError(f"cannot open the sink of camera {camera_id!r}: {error}"))
+        return report
     pipeline = CameraPipeline(
         dataclasses.replace(config.pipeline, camera_id=camera_id), quality, sink, report.started_at_utc, detector=detector
     )
