@@ -232,7 +232,7 @@ def run_source(
         report.fail(error)
         return report
     except OSError as error:  # a store that let a file-system error through
-        report.fail(VaultError(f"cannot open the sink of camera {camera_id!r}: {error}"))
+        report.fail(VaultError(f"cannot open the vault for camera {camera_id!r}: {error}"))
         return report
     pipeline = CameraPipeline(
         dataclasses.replace(config.pipeline, camera_id=camera_id), quality, sink, report.started_at_utc, detector=detector
