@@ -6,8 +6,10 @@ replaced by a file) rather than mocked.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from sealshot.config import PipelineConfig, RunConfig
 from sealshot.detect import MTCNNConfig, MTCNNDetector
 from sealshot.errors import InputError, VaultError
 from sealshot.quality import get_quality
-from sealshot.runner import camera_id_for, run_sources, vault_sinks
+from sealshot.runner import StopRequest, camera_id_for, run_sources, vault_sinks
 from sealshot.track import TrackerConfig
 from sealshot.vault import CameraSealer
 from sealshot.vault.keys import AuthorityPrivateKey
@@ -124,3 +126,26 @@ def test_a_vault_failing_mid_run_reports_every_track_it_could_not_seal(
     assert people and all(t["snapshot_id"] is None and t["seal_error"] for t in people)
     assert as_json["unsealed"] == len(people)
     assert len(opened) == 1
+
+
+def test_sigterm_during_a_run_stops_it_after_sealing_every_open_track(
+    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path
+) -> None:
+    vault = tmp_path / "vault"
+
+    def sinks_then_sigterm(camera_id: str) -> CameraSealer:
+        sealer = CameraSealer.open(vault, recipient, camera_id)
+        os.kill(os.getpid(), signal.SIGTERM)  # as a service manager would, once the camera is up
+        return sealer
+
+    before = signal.getsignal(signal.SIGTERM)
+    stop = StopRequest()
+    with stop.installed():
+        reports = run_sources([str(one_person_clip)] * 2, QUICK, get_quality("size"), sinks_then_sigterm, detector=quick_detector, stop=stop)
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert stop.exit_code == 128 + signal.SIGTERM
+    [report] = reports
+    assert report.interrupted and report.frames == 1 and report.error is None
+    assert report.tracks and all(t.snapshot_id for t in report.tracks)
+    with Vault.open(vault) as opened:
+        assert len(opened.rows()) == len(report.tracks)

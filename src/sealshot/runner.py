@@ -38,7 +38,7 @@ from sealshot.video.annotate import BoxLabel, annotate
 from sealshot.video.prefetch import prefetch
 from sealshot.video.writer import VideoWriter
 
-__all__ = ["PipelineConfig", "RunConfig", "StopRequest", "camera_id_for", "run_source", "run_sources", "suffixed", "vault_sinks"]
+__all__ = ["PipelineConfig", "RunConfig", "StopRequest", "camera_id_for", "run_sources", "suffixed", "vault_sinks"]
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class _Preview:
                 writer.close()
 
 
-def run_source(
+def _run_source(
     source: str,
     camera_id: str,
     config: RunConfig,
@@ -296,12 +296,12 @@ def run_sources(
     before any work.
     """
     camera_ids = [camera_id_for(source, config.camera, index, len(sources)) for index, source in enumerate(sources)]
-    detector = detector or MTCNNDetector(config.pipeline.detector)
-    stop = stop or StopRequest()
-    console = console or Console(stderr=True)
+    detector = detector if detector is not None else MTCNNDetector(config.pipeline.detector)
+    stop = stop if stop is not None else StopRequest()  # not ``or``: a StopRequest not yet signalled is falsy
+    console = console if console is not None else Console(stderr=True)
     reports: list[SourceReport] = []
     for index, (source, camera_id) in enumerate(zip(sources, camera_ids)):
-        report = run_source(
+        report = _run_source(
             source,
             camera_id,
             config,
