@@ -22,6 +22,7 @@ from sealshot.runner import StopRequest, camera_id_for, run_sources, vault_sinks
 from sealshot.track import TrackerConfig
 from sealshot.vault import CameraSealer
 from sealshot.vault.keys import AuthorityPrivateKey
+from sealshot.vault.sealed import parse_sealed
 from sealshot.vault.store import Vault
 from sealshot.video import parse_utc
 
@@ -93,6 +94,9 @@ def test_sealed_times_count_from_the_containers_creation_time(
         track = sealed[row.snapshot_id]
         assert row.seen_at_utc == pytest.approx(report.started_at_utc + track.chosen_timestamp)
         assert row.first_seen_utc == pytest.approx(report.started_at_utc + track.first_seen)
+        # The sealed file's own (signed, pixel-free) metadata says the same, and how the time was found.
+        metadata = parse_sealed((vault / "snapshots" / row.file_name).read_bytes(), row.file_name).metadata
+        assert metadata["seen_at_utc"] == pytest.approx(row.seen_at_utc) and metadata["started_at_source"] == "container"
 
 
 def test_the_start_time_option_wins_for_files(tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path) -> None:

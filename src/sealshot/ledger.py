@@ -140,7 +140,7 @@ class TrackLedger:
             self.failures[failure] += 1
         return self.best_shot.offer(candidate)
 
-    def snapshot(self, camera_id: str, quality_method: str, started_at_utc: float) -> Snapshot | None:
+    def snapshot(self, camera_id: str, quality_method: str, started_at_utc: float, started_at_source: str | None = None) -> Snapshot | None:
         """The best crop with its metadata, ready to seal; None if the track never had a crop."""
         best = self.best_shot.best
         if best is None:
@@ -158,6 +158,7 @@ class TrackLedger:
             box=best.box,
             detections=self.detections,
             started_at_utc=started_at_utc,
+            started_at_source=started_at_source,
         )
 
     def mark_sealed(self, snapshot: Snapshot, snapshot_id: str) -> None:

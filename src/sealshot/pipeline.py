@@ -71,11 +71,15 @@ class CameraPipeline:
         sink: SnapshotSink,
         started_at_utc: float,
         detector: MTCNNDetector | None = None,
+        started_at_source: str | None = None,
     ) -> None:
+        """``started_at_utc`` is the UNIX time of frame 0 (``FrameSource.started_at_utc``) and
+        ``started_at_source`` how it was found; both go into every snapshot's metadata."""
         self.config = config
         self.quality = quality
         self.sink = sink
         self.started_at_utc = started_at_utc
+        self.started_at_source = started_at_source
         self.detector = detector or MTCNNDetector(config.detector)
         self.tracker = FaceTracker(config.tracker)
         self.frames_processed = 0
@@ -168,7 +172,7 @@ class CameraPipeline:
             raise first_failure
 
     def _seal(self, ledger: TrackLedger) -> None:
-        snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc)
+        snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc, self.started_at_source)
         if snapshot is None:
             return
         try:

@@ -235,7 +235,12 @@ def _run_source(
         report.fail(VaultError(f"cannot open the vault for camera {camera_id!r}: {error}"))
         return report
     pipeline = CameraPipeline(
-        dataclasses.replace(config.pipeline, camera_id=camera_id), quality, sink, report.started_at_utc, detector=detector
+        dataclasses.replace(config.pipeline, camera_id=camera_id),
+        quality,
+        sink,
+        report.started_at_utc,
+        detector=detector,
+        started_at_source=report.started_at_source,
     )
     drawing = _Preview(preview, frames)
     start = time.perf_counter()
