@@ -13,6 +13,7 @@ import cv2
 import matplotlib.image
 import pytest
 
+from sealshot.vault.store import Vault
 from sealshot.video import open_source
 
 
@@ -103,3 +104,21 @@ def test_a_vault_that_cannot_be_used_gives_its_exit_code_one_line_and_the_report
 def test_start_time_must_be_an_iso_time(tmp_path: Path, sample_clip: Path) -> None:
     result = _sealshot("run", str(sample_clip), "--vault", "vault", "--recipient", "keys/authority.pub", "--start-time", "yesterday", cwd=tmp_path)
     assert result.returncode == 2 and "--start-time" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_start_time_sets_when_a_files_snapshots_were_seen(tmp_path: Path, talking_heads_dir: Path) -> None:
+    assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
+    result = _sealshot(
+        "run", str(talking_heads_dir / "driving_d11.mp4"), "--vault", "vault", "--recipient", "keys/authority.pub",
+        "--start-time", "2031-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
+        "--min-face", "40", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [source] = json.loads((tmp_path / "report.json").read_text())["sources"]
+    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2031-03-04T05:06:07+00:00"
+    sealed = {t["snapshot_id"]: t for t in source["tracks"] if t["snapshot_id"]}
+    with Vault.open(tmp_path / "vault") as vault:
+        rows = vault.rows()
+    assert rows and len(rows) == len(sealed)
+    for row in rows:
+        assert row.seen_at_utc == pytest.approx(source["started_at_utc"] + sealed[row.snapshot_id]["chosen_timestamp"])

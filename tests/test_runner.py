@@ -6,12 +6,19 @@ replaced by a file) rather than mocked.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import re
 import shutil
 import signal
+import stat
+import threading
+import time
 from pathlib import Path
+from typing import Iterator
 
+import av
 import pytest
 
 from sealshot.config import PipelineConfig, RunConfig
@@ -24,7 +31,7 @@ from sealshot.vault import CameraSealer
 from sealshot.vault.keys import AuthorityPrivateKey
 from sealshot.vault.sealed import parse_sealed
 from sealshot.vault.store import Vault
-from sealshot.video import parse_utc
+from sealshot.video import open_source, parse_utc
 
 CAMERA_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # One person filling a 512x512 clip: detection at 640 px and 20 frames keep this quick.
@@ -153,3 +160,40 @@ def test_sigterm_during_a_run_stops_it_after_sealing_every_open_track(
     assert report.tracks and all(t.snapshot_id for t in report.tracks)
     with Vault.open(vault) as opened:
         assert len(opened.rows()) == len(report.tracks)
+
+
+@pytest.fixture()
+def live_stream(one_person_clip: Path, tmp_path: Path) -> Iterator[str]:
+    """The clip as a live MPEG-TS over HTTP on loopback: a source that cannot be read twice."""
+    served = tmp_path / "served"
+    served.mkdir()
+    with av.open(str(one_person_clip)) as reader, av.open(str(served / "live.ts"), "w", format="mpegts") as writer:
+        stream_in = reader.streams.video[0]
+        stream_out = writer.add_stream_from_template(stream_in)
+        for packet in reader.demux(stream_in):
+            if packet.dts is not None:
+                packet.stream = stream_out
+                writer.mux(packet)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args, **kwargs: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/live.ts"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_live_source_is_timed_by_the_clock_and_previewed_as_it_goes(
+    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, live_stream: str
+) -> None:
+    preview = tmp_path / "preview.mp4"
+    config = RunConfig(pipeline=QUICK.pipeline, max_frames=12, show_progress=False, preview=preview, start_time_utc=0.0)
+    before = time.time()
+    [report] = run_sources([live_stream], config, get_quality("size"), vault_sinks(tmp_path / "vault", recipient), detector=quick_detector)
+    assert report.error is None and report.frames == 12 and report.camera_id == "live"
+    assert report.started_at_source == "wall-clock" and before <= report.started_at_utc <= time.time()  # the option is for files
+    assert stat.S_IMODE(preview.stat().st_mode) == 0o600
+    frames = list(open_source(preview))
+    assert len(frames) == 12 and frames[0].image.shape[:2] == (512, 512)
