@@ -15,13 +15,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
+import numpy as np
 import torch
 
 from sealshot.detect import MTCNNConfig, MTCNNDetector
 from sealshot.pipeline import CameraPipeline, PipelineConfig
 from sealshot.quality import DEFAULT_METHOD, get_quality
-from sealshot.select import Snapshot
 from sealshot.vault import CameraSealer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,8 +38,13 @@ SETTINGS = {
 
 
 class NullSink:
-    def seal(self, snapshot: Snapshot) -> str:
-        return str(snapshot.track_id)
+    """Keeps nothing: measures the pipeline without the vault."""
+
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
+        return str(metadata["track_id"])
+
+    def close(self) -> None:
+        pass
 
 
 def measure(name: str, frames: list, quality: str, sink_factory) -> dict[str, object]:
@@ -55,9 +61,9 @@ def measure(name: str, frames: list, quality: str, sink_factory) -> dict[str, ob
         "setting": name,
         "frames": len(frames),
         "fps": round(len(frames) / seconds, 2),
-        "stage_ms_per_frame": {k: round(v, 2) for k, v in pipeline.timer.milliseconds_per(len(frames)).items()},
-        "tracks": len(pipeline.summaries),
-        "sealed": len(pipeline.sealed()),
+        "stage_ms_per_frame": {k: round(v, 2) for k, v in pipeline.stage_timings().items()},
+        "tracks": len(pipeline.track_summaries()),
+        "sealed": pipeline.sealed_count,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import cv2
 import matplotlib.image
 import pytest
 
+from sealshot.vault.store import Vault
 from sealshot.video import open_source
 
 
@@ -46,7 +48,17 @@ def test_corrupt_source_fails_clearly_and_the_other_source_still_finishes(run_ou
     assert good["error"] is None and good["frames"] == 40 and good["snapshots"] >= 5
     sealed = [t for t in good["tracks"] if t["snapshot_id"]]
     assert all(t["chosen_frame"] is not None and len(t["quality_timeline"]) == t["detections"] for t in sealed)
+    assert all(t["quality_failures"] == {} and t["seal_error"] is None for t in good["tracks"])  # combined scores every face
+    assert broken["error_kind"] == "source" and good["error_kind"] is None
     assert "crop" not in json.dumps(report)
+
+
+def test_a_file_without_creation_time_is_taken_to_end_at_its_modification_time(run_outputs, sample_clip: Path) -> None:
+    work, result = run_outputs
+    good = json.loads((work / "report.json").read_text())["sources"][1]
+    assert good["started_at_source"] == "mtime-minus-duration"
+    assert good["started_at_utc"] == pytest.approx(sample_clip.stat().st_mtime - 105 / 25, abs=0.05)
+    assert "modification time is taken as the end of the recording" in " ".join(result.stderr.split())
 
 
 def test_sealed_snapshots_open_to_valid_images(run_outputs) -> None:
@@ -67,7 +79,46 @@ def test_preview_and_timeline_are_written(run_outputs) -> None:
     work, _ = run_outputs
     # One source failed before any frame, so only the good source (the second) wrote pictures.
     preview = work / "preview-2.mp4"
+    assert stat.S_IMODE(preview.stat().st_mode) == 0o600  # it shows faces
     frames = list(open_source(preview))
     assert len(frames) == 40 and frames[0].image.shape[:2] == (1080, 1920)
     timeline = matplotlib.image.imread(work / "timeline-2.png")
     assert timeline.shape[0] > 300 and timeline.shape[1] > 600
+
+
+def test_a_vault_that_cannot_be_used_gives_its_exit_code_one_line_and_the_report(tmp_path: Path, sample_clip: Path) -> None:
+    assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
+    (tmp_path / "vault").write_text("a file where the vault folder should be")
+    result = _sealshot(
+        "run", str(sample_clip), str(sample_clip), "--vault", "vault", "--recipient", "keys/authority.pub",
+        "--max-frames", "2", "--report", "report.json", "--no-progress", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "vault" in errors[0], result.stderr
+    [source] = json.loads((tmp_path / "report.json").read_text())["sources"]  # the second source is not started
+    assert source["error_kind"] == "vault" and source["error"] and source["snapshots"] == 0
+
+
+def test_start_time_must_be_an_iso_time(tmp_path: Path, sample_clip: Path) -> None:
+    result = _sealshot("run", str(sample_clip), "--vault", "vault", "--recipient", "keys/authority.pub", "--start-time", "yesterday", cwd=tmp_path)
+    assert result.returncode == 2 and "--start-time" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_start_time_sets_when_a_files_snapshots_were_seen(tmp_path: Path, talking_heads_dir: Path) -> None:
+    assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
+    result = _sealshot(
+        "run", str(talking_heads_dir / "driving_d11.mp4"), "--vault", "vault", "--recipient", "keys/authority.pub",
+        "--start-time", "2031-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
+        "--min-face", "40", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [source] = json.loads((tmp_path / "report.json").read_text())["sources"]
+    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2031-03-04T05:06:07+00:00"
+    sealed = {t["snapshot_id"]: t for t in source["tracks"] if t["snapshot_id"]}
+    with Vault.open(tmp_path / "vault") as vault:
+        rows = vault.rows()
+    assert rows and len(rows) == len(sealed)
+    for row in rows:
+        assert row.seen_at_utc == pytest.approx(source["started_at_utc"] + sealed[row.snapshot_id]["chosen_timestamp"])

@@ -12,7 +12,7 @@ import pytest
 
 from sealshot.detect import MTCNNConfig, MTCNNDetector
 from sealshot.pipeline import CameraPipeline, PipelineConfig
-from sealshot.quality import get_quality
+from sealshot.quality import FaceBatch, FailureReason, get_quality
 from sealshot.video import open_source
 
 
@@ -25,6 +25,18 @@ class CollectingSink:
     def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
         self.snapshots.append(SimpleNamespace(**metadata, crop=crop))
         return f"s{len(self.snapshots)}"
+
+    def close(self) -> None:
+        pass
+
+
+class BrokenQuality:
+    """A quality method that fails on every batch, as one with a bug or a lost GPU would."""
+
+    name = "broken"
+
+    def score(self, faces: FaceBatch) -> np.ndarray:
+        raise RuntimeError("out of memory")
 
 
 def _run(path: Path, config: PipelineConfig, quality: str = "combined") -> tuple[CameraPipeline, CollectingSink]:
@@ -57,5 +69,23 @@ def test_arcade_clip_seals_one_snapshot_per_visible_person(sample_clip: Path) ->
     for snapshot in sink.snapshots:
         assert snapshot.first_seen <= snapshot.timestamp <= snapshot.last_seen
         assert snapshot.camera_id == "arcade"
-    timings = pipeline.timer.milliseconds_per(pipeline.frames_processed)
+    timings = pipeline.stage_timings()
     assert set(timings) >= {"detect", "align", "quality", "track", "select"}
+
+
+def test_faces_that_cannot_be_assessed_are_counted_per_track_and_the_person_is_still_sealed(talking_heads_dir: Path) -> None:
+    config = PipelineConfig(camera_id="door", detector=MTCNNConfig(min_face_size=40, detect_max_side=640))
+    source = open_source(talking_heads_dir / "driving_d11.mp4")
+    sink = CollectingSink()
+    pipeline = CameraPipeline(config, BrokenQuality(), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+    results = [pipeline.process(frame) for frame, _ in zip(source, range(15))]
+    assert pipeline.live_track_count == 1 and pipeline.sealed_count == 0
+    faces = [face for result in results for face in result.faces]
+    assert faces and all(np.isnan(f.quality) and f.failure is FailureReason.METHOD_FAILED for f in faces)
+    assert [f.new_best for f in faces] == [True] + [False] * (len(faces) - 1)  # NaN ranks last: the first crop stays
+    pipeline.finish()
+    [track] = pipeline.track_summaries()
+    assert track.quality_failures == {"method_failed": track.detections} and track.detections == len(faces)
+    assert track.snapshot_id == "s1" and track.chosen_frame == faces[0].frame_index
+    assert pipeline.live_track_count == 0 and pipeline.sealed_count == 1 and len(sink.snapshots) == 1
+    assert track.to_json()["quality_failures"] == {"method_failed": len(faces)} and track.to_json()["chosen_quality"] is None

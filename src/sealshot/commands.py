@@ -1,63 +1,68 @@
-"""The pipeline's command: ``sealshot run``."""
+"""The pipeline's commands: ``sealshot run`` (a thin layer over ``sealshot.runner.run_sources``) and ``methods``."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from pathlib import Path
-from typing import Optional
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from sealshot.config import PipelineConfig, RunConfig
+from sealshot.detect.config import MTCNNConfig
+from sealshot.errors import EXIT_PARTIAL, InputError, VaultError
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
+from sealshot.track.config import TrackerConfig
 
 if TYPE_CHECKING:
     from sealshot.report import SourceReport
 
+_DETECTOR, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), TrackerConfig(), PipelineConfig(), RunConfig()
 
-def _camera_id(source: str, given: str | None, index: int, count: int) -> str:
-    if given:
-        return given if count == 1 else f"{given}-{index + 1}"
-    stem = Path(source).stem if not source.isdigit() else f"webcam{source}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) or "camera"
+
+def _utc_time(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from sealshot.video import parse_utc
+
+    try:
+        return parse_utc(text)
+    except ValueError as error:
+        raise InputError(f"--start-time {text!r}: not an ISO 8601 time (e.g. 2024-05-01T08:30:00Z)") from error
 
 
 def run(
     sources: list[str] = typer.Argument(..., help="Video files, image folders, stream URLs (rtsp://, http://) or webcam indices."),
     vault: Path = typer.Option(..., "--vault", help="Vault folder that receives the sealed snapshots (created if missing)."),
     recipient: Path = typer.Option(..., "--recipient", help="The authority's PUBLIC key file; the camera never holds a private key."),
-    camera: Optional[str] = typer.Option(None, "--camera", help="Camera id recorded with each snapshot (default: the source's name)."),
+    camera: Optional[str] = typer.Option(_RUN.camera, "--camera", help="Camera id recorded with each snapshot (default: the source's name)."),
     quality: str = typer.Option(DEFAULT_METHOD, "--quality", help="Quality method (see `sealshot methods`)."),
-    preview: Optional[Path] = typer.Option(None, "--preview", help="Write an annotated preview video (the only output with pixels)."),
+    preview: Optional[Path] = typer.Option(_RUN.preview, "--preview", help="Write an annotated preview video (the only output with pixels; mode 0600)."),
     report_path: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report of tracks and chosen frames (no pixels)."),
-    timeline: Optional[Path] = typer.Option(None, "--timeline", help="Write a per-track quality-over-time PNG."),
+    timeline: Optional[Path] = typer.Option(_RUN.timeline, "--timeline", help="Write a per-track quality-over-time PNG."),
     camera_key: Optional[Path] = typer.Option(None, "--camera-key", help="The camera's Ed25519 signing key (default: the vault's key for this camera)."),
-    min_face: float = typer.Option(20.0, help="Smallest face to detect, in pixels at the detection scale."),
-    detect_max_side: Optional[int] = typer.Option(None, help="Downscale frames whose longer side exceeds this before full detection."),
-    detect_every: int = typer.Option(5, help="Full detection every N frames; the tracker's boxes are refined in between."),
-    thresholds: tuple[float, float, float] = typer.Option((0.6, 0.7, 0.7), help="MTCNN P-, R- and O-Net thresholds."),
-    max_unseen: float = typer.Option(1.0, help="Seconds a track may go unseen before it ends and is sealed."),
-    min_detections: int = typer.Option(2, help="Tracks with fewer detections are treated as false alarms."),
-    min_peak_score: float = typer.Option(0.95, help="Tracks whose detector score never reaches this are treated as false alarms."),
-    max_frames: Optional[int] = typer.Option(None, help="Stop each source after this many frames."),
+    start_time: Optional[str] = typer.Option(
+        None, "--start-time", help="ISO 8601 time of the first frame of a video file or folder (default: the container's creation time, else the file's modification time minus its duration)."
+    ),
+    min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
+    detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
+    detect_every: int = typer.Option(_PIPELINE.detect_every, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    thresholds: tuple[float, float, float] = typer.Option(_DETECTOR.thresholds, help="MTCNN P-, R- and O-Net thresholds."),
+    max_unseen: float = typer.Option(_TRACKER.max_unseen_s, help="Seconds a track may go unseen before it ends and is sealed."),
+    min_detections: int = typer.Option(_TRACKER.min_detections, help="Tracks with fewer detections are treated as false alarms."),
+    min_peak_score: float = typer.Option(_TRACKER.min_peak_score, help="Tracks whose detector score never reaches this are treated as false alarms."),
+    max_frames: Optional[int] = typer.Option(_RUN.max_frames, help="Stop each source after this many frames."),
     threads: int = typer.Option(0, help="CPU threads for the models (0: PyTorch's default)."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    progress: bool = typer.Option(_RUN.show_progress, help="Show a progress bar."),
 ) -> None:
     """Detect, track and score faces; seal one best crop per person into the vault."""
     # Heavy imports stay here so that the other commands start quickly.
     import torch
 
-    from sealshot.detect import MTCNNConfig, MTCNNDetector
-    from sealshot.pipeline import PipelineConfig
     from sealshot.quality import get_quality
     from sealshot.report import write_report
-    from sealshot.runner import RunOptions, StopRequest, run_source, suffixed
-    from sealshot.track import TrackerConfig
-    from sealshot.vault import CameraSealer, VaultError
+    from sealshot.runner import StopRequest, run_sources, vault_sinks
 
     console = Console(stderr=True)
     if threads:
@@ -66,46 +71,36 @@ def run(
         method = get_quality(quality)
     except UnknownQualityMethod as error:
         raise typer.BadParameter(str(error), param_hint="--quality") from error
-    detector_config = MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side)
-    detector = MTCNNDetector(detector_config)
-    tracker_config = TrackerConfig(max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score)
+    config = RunConfig(
+        pipeline=PipelineConfig(
+            detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
+            tracker=TrackerConfig(max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score),
+            detect_every=detect_every,
+        ),
+        camera=camera,
+        preview=preview,
+        timeline=timeline,
+        max_frames=max_frames,
+        start_time_utc=_utc_time(start_time),
+        show_progress=progress,
+    )
     stop = StopRequest()
-    restore = stop.install()
-    reports: list[SourceReport] = []
-    try:
-        for index, source in enumerate(sources):
-            camera_id = _camera_id(source, camera, index, len(sources))
-            options = RunOptions(
-                preview=suffixed(preview, index, len(sources)),
-                timeline=suffixed(timeline, index, len(sources)),
-                max_frames=max_frames,
-                show_progress=progress,
-                pipeline=PipelineConfig(camera_id=camera_id, detector=detector_config, tracker=tracker_config, detect_every=detect_every),
-            )
-
-            def sink_factory(camera_id: str) -> CameraSealer:
-                return CameraSealer.open(vault, recipient, camera_id, camera_key=camera_key)
-
-            try:
-                report = run_source(source, sink_factory, method, options, stop, detector, console)
-            except VaultError as error:
-                console.print(f"[red]error:[/red] vault: {error}")
-                raise typer.Exit(2) from error
-            reports.append(report)
-            if report.error:
-                console.print(f"[red]error:[/red] {report.error}")
-            if stop:
-                break
-    finally:
-        restore()
+    with stop.installed():
+        reports = run_sources(sources, config, method, vault_sinks(vault, recipient, camera_key), stop=stop, console=console)
     if report_path:
         write_report(report_path, reports)
     _print_summary(console, reports)
+    for report in reports:
+        if report.error and not isinstance(report.failure, VaultError):
+            console.print(f"[red]error:[/red] {report.error}", highlight=False)
+    vault_failure = next((r.failure for r in reports if isinstance(r.failure, VaultError)), None)
+    if vault_failure is not None:
+        raise vault_failure  # the command line's one error line, and the vault's exit code
     if stop:
         console.print("[yellow]stopped by signal; every open track was sealed[/yellow]")
         raise typer.Exit(stop.exit_code)
     if any(r.error for r in reports):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def _print_summary(console: Console, reports: "list[SourceReport]") -> None:
@@ -113,10 +108,9 @@ def _print_summary(console: Console, reports: "list[SourceReport]") -> None:
     for column in ("source", "camera", "frames", "fps", "tracks", "sealed", "status"):
         table.add_column(column)
     for r in reports:
-        sealed = sum(1 for t in r.tracks if t.snapshot_id)
         fps = f"{r.frames / r.seconds:.1f}" if r.seconds else "-"
         status = "[red]error[/red]" if r.error else ("interrupted" if r.interrupted else "ok")
-        table.add_row(Path(r.source).name, r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(sealed), status)
+        table.add_row(Path(r.source).name, r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), status)
     console.print(table)
 
 

@@ -7,84 +7,36 @@ tracker's predictions in between) → align → score quality (batched per frame
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 
-from sealshot.detect import MTCNNConfig, MTCNNDetector, crop_box
+from sealshot.config import PipelineConfig
+from sealshot.detect import MTCNNDetector, crop_box
 from sealshot.detect.types import Detections
+from sealshot.errors import VaultError
+from sealshot.ledger import FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import FaceBatch, QualityMethod, assess
-from sealshot.select import BestShotSelector, Candidate, Snapshot
-from sealshot.track import FaceTracker, Track, TrackerConfig
+from sealshot.select import Candidate
+from sealshot.track import FaceTracker, Track
 from sealshot.video import Frame
+
+__all__ = ["CameraPipeline", "FrameResult", "PipelineConfig", "SnapshotSink", "StageTimer", "TrackSummary", "TrackedFace"]
 
 
 class SnapshotSink(Protocol):
-    """Where snapshots go: in production the vault's sealer."""
+    """Where snapshots go: in production the vault's ``CameraSealer``."""
 
     def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
-        """Store the crop and its metadata durably; return the snapshot's id."""
+        """Store the crop and its metadata durably; return the snapshot's id. Raises ``VaultError`` on failure."""
         ...
 
-
-@dataclass
-class PipelineConfig:
-    camera_id: str = "camera-1"
-    detector: MTCNNConfig = field(default_factory=MTCNNConfig)
-    tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    detect_every: int = 5
-    """Run the full detector every N frames; in between only refine the tracks' predicted boxes."""
-    refine_expand: float = 1.3
-    crop_margin: float = 0.3
-
-
-@dataclass(frozen=True)
-class FaceObservation:
-    """One scored face of one frame. No pixels: safe for reports and previews."""
-
-    frame_index: int
-    timestamp: float
-    track_id: int
-    box: tuple[float, float, float, float]
-    detector_score: float
-    quality: float
-    new_best: bool
-
-
-@dataclass
-class TrackSummary:
-    track_id: int
-    first_seen: float
-    last_seen: float
-    detections: int
-    chosen_frame: int | None = None
-    chosen_timestamp: float | None = None
-    chosen_quality: float | None = None
-    snapshot_id: str | None = None
-    discarded: str | None = None
-    timeline: list[tuple[float, float]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "track_id": self.track_id,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "detections": self.detections,
-            "chosen_frame": self.chosen_frame,
-            "chosen_timestamp": self.chosen_timestamp,
-            "chosen_quality": _finite_or_none(self.chosen_quality),
-            "snapshot_id": self.snapshot_id,
-            "discarded": self.discarded,
-            "quality_timeline": [[t, _finite_or_none(q)] for t, q in self.timeline],
-        }
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
+    def close(self) -> None:
+        """Release the store; called once, after the last ``seal``."""
+        ...
 
 
 class StageTimer:
@@ -93,26 +45,24 @@ class StageTimer:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
 
-    def measure(self, stage: str) -> "_Timing":
-        return _Timing(self, stage)
+    @contextmanager
+    def measure(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
 
     def milliseconds_per(self, count: int) -> dict[str, float]:
         return {stage: 1000.0 * total / max(count, 1) for stage, total in self.seconds.items()}
 
 
-class _Timing:
-    def __init__(self, timer: StageTimer, stage: str) -> None:
-        self.timer, self.stage = timer, stage
-
-    def __enter__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.seconds[self.stage] += time.perf_counter() - self.start
-
-
 class CameraPipeline:
-    """Processes one source's frames in order. Call ``process`` per frame, then ``finish``."""
+    """Processes one source's frames in order. Call ``process`` per frame, then ``finish``.
+
+    A failure of the sink (``VaultError``) is recorded on the track it hit and raised after the
+    frame's other ended tracks were attempted; ``finish`` still tries every open track.
+    """
 
     def __init__(
         self,
@@ -121,61 +71,72 @@ class CameraPipeline:
         sink: SnapshotSink,
         started_at_utc: float,
         detector: MTCNNDetector | None = None,
-        on_snapshot: Callable[[Snapshot, str], None] | None = None,
+        started_at_source: str | None = None,
     ) -> None:
+        """``started_at_utc`` is the UNIX time of frame 0 (``FrameSource.started_at_utc``) and
+        ``started_at_source`` how it was found; both go into every snapshot's metadata."""
         self.config = config
         self.quality = quality
         self.sink = sink
+        self.started_at_utc = started_at_utc
+        self.started_at_source = started_at_source
         self.detector = detector or MTCNNDetector(config.detector)
         self.tracker = FaceTracker(config.tracker)
-        self.selector = BestShotSelector(config.camera_id, quality.name, started_at_utc)
-        self.timer = StageTimer()
-        self.summaries: dict[int, TrackSummary] = {}
         self.frames_processed = 0
-        self.on_snapshot = on_snapshot
+        self._timer = StageTimer()
+        self._ledgers: dict[int, TrackLedger] = {}
 
-    def process(self, frame: Frame) -> list[FaceObservation]:
+    @property
+    def live_track_count(self) -> int:
+        """Tracks the tracker still follows."""
+        return len(self.tracker)
+
+    @property
+    def sealed_count(self) -> int:
+        return sum(1 for ledger in self._ledgers.values() if ledger.snapshot_id is not None)
+
+    def track_summaries(self) -> list[TrackSummary]:
+        """Every track seen so far, in the order they started; no pixels."""
+        return [ledger.summary() for ledger in self._ledgers.values()]
+
+    def stage_timings(self) -> dict[str, float]:
+        """Milliseconds per processed frame spent in each stage."""
+        return self._timer.milliseconds_per(self.frames_processed)
+
+    def process(self, frame: Frame) -> FrameResult:
         self.frames_processed += 1
-        with self.timer.measure("detect"):
+        with self._timer.measure("detect"):
             detections = self._detect(frame)
-        with self.timer.measure("align"):
+        with self._timer.measure("align"):
             faces = FaceBatch.from_detections(frame.image, detections)
-        with self.timer.measure("quality"):
-            qualities = assess(self.quality, faces).scores
-        with self.timer.measure("track"):
+        with self._timer.measure("quality"):
+            assessment = assess(self.quality, faces)
+        with self._timer.measure("track"):
             update = self.tracker.update(detections, frame.timestamp)
-        observations = []
-        with self.timer.measure("select"):
-            for detection_index, track_id in update.assignments:
-                box = tuple(float(v) for v in detections.boxes[detection_index])
-                quality = float(qualities[detection_index])
-                candidate = Candidate(
-                    crop=crop_box(frame.image, detections.boxes[detection_index], self.config.crop_margin),
-                    quality=quality,
-                    frame_index=frame.index,
-                    timestamp=frame.timestamp,
-                    box=box,  # type: ignore[arg-type]
+        tracked: list[TrackedFace] = []
+        with self._timer.measure("select"):
+            for index, track_id in enumerate(update.tracked.tracker_id.tolist()):
+                box: tuple[float, float, float, float] = tuple(float(v) for v in detections.boxes[index])  # type: ignore[assignment]
+                quality = float(assessment.scores[index])
+                failure = assessment.reasons[index]
+                ledger = self._ledgers.get(track_id)
+                if ledger is None:
+                    ledger = self._ledgers[track_id] = TrackLedger(track_id, frame.timestamp, self.config.timeline_points)
+                crop = crop_box(frame.image, detections.boxes[index], self.config.crop_margin)
+                new_best = ledger.add(Candidate(crop, quality, frame.index, frame.timestamp, box), failure)
+                tracked.append(
+                    TrackedFace(frame.index, frame.timestamp, track_id, box, float(detections.scores[index]), quality, failure, new_best)
                 )
-                new_best = self.selector.offer(track_id, candidate)
-                summary = self.summaries.setdefault(track_id, TrackSummary(track_id, frame.timestamp, frame.timestamp, 0))
-                summary.last_seen = frame.timestamp
-                summary.detections += 1
-                summary.timeline.append((frame.timestamp, quality))
-                observations.append(
-                    FaceObservation(frame.index, frame.timestamp, track_id, box, float(detections.scores[detection_index]), quality, new_best)  # type: ignore[arg-type]
-                )
-        with self.timer.measure("seal"):
-            for track in update.ended:
-                self._close(track)
-        return observations
+        with self._timer.measure("seal"):
+            self._close_all(update.ended)
+        return FrameResult(frame.index, frame.timestamp, tuple(tracked))
 
     def finish(self) -> None:
-        """End of stream or shutdown: seal the best shot of every open track."""
-        with self.timer.measure("seal"):
-            for track in self.tracker.finish():
-                self._close(track)
-            for track_id in self.selector.live_tracks():
-                self._seal(track_id)
+        """End of stream, shutdown or a failed sink: try to seal the best shot of every open track."""
+        with self._timer.measure("seal"):
+            self._close_all(self.tracker.finish())
+            # Tracks whose closing was cut short by an earlier failure, so that nobody seen is dropped unreported.
+            self._seal_all([ledger for ledger in self._ledgers.values() if ledger.is_open])
 
     def _detect(self, frame: Frame) -> Detections:
         stride = max(1, self.config.detect_every)
@@ -186,27 +147,40 @@ class CameraPipeline:
         half = (predicted[:, 2:] - predicted[:, :2]) * self.config.refine_expand / 2
         return self.detector.refine(frame.image, np.c_[centre - half, centre + half])
 
-    def _close(self, track: Track) -> None:
-        reason = self.tracker.is_false_alarm(track)
-        if reason:
-            self.selector.discard(track.track_id)
-            if track.track_id in self.summaries:
-                self.summaries[track.track_id].discarded = reason
-            return
-        self._seal(track.track_id)
+    def _close_all(self, ended: list[Track]) -> None:
+        to_seal = []
+        for track in ended:
+            ledger = self._ledgers.get(track.track_id)
+            if ledger is None or not ledger.is_open:
+                continue
+            reason = self.tracker.is_false_alarm(track)
+            if reason:
+                ledger.mark_discarded(reason)
+            else:
+                to_seal.append(ledger)
+        self._seal_all(to_seal)
 
-    def _seal(self, track_id: int) -> None:
-        snapshot = self.selector.emit(track_id)
+    def _seal_all(self, ledgers: list[TrackLedger]) -> None:
+        """Seal each; if the sink fails, every one is still attempted and the first failure raised."""
+        first_failure: VaultError | None = None
+        for ledger in ledgers:
+            try:
+                self._seal(ledger)
+            except VaultError as error:
+                first_failure = first_failure or error
+        if first_failure is not None:
+            raise first_failure
+
+    def _seal(self, ledger: TrackLedger) -> None:
+        snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc, self.started_at_source)
         if snapshot is None:
             return
-        snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
-        summary = self.summaries[track_id]
-        summary.chosen_frame = snapshot.frame_index
-        summary.chosen_timestamp = snapshot.timestamp
-        summary.chosen_quality = snapshot.quality
-        summary.snapshot_id = snapshot_id
-        if self.on_snapshot:
-            self.on_snapshot(snapshot, snapshot_id)
-
-    def sealed(self) -> list[TrackSummary]:
-        return [s for s in self.summaries.values() if s.snapshot_id is not None]
+        try:
+            snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
+        except VaultError as error:
+            ledger.mark_seal_failed(str(error))
+            raise
+        except OSError as error:  # a sink that let a disk error through (disk full, folder gone)
+            ledger.mark_seal_failed(f"sealing track {ledger.track_id} failed: {error}")
+            raise VaultError(ledger.seal_error) from error
+        ledger.mark_sealed(snapshot, snapshot_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib
@@ -12,7 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sealshot.pipeline import TrackSummary  # noqa: E402
+from sealshot.errors import InputError, ModelError, SealshotError, SourceError, VaultError  # noqa: E402
+from sealshot.ledger import TrackSummary  # noqa: E402
 from sealshot.video.annotate import track_colour  # noqa: E402
 
 
@@ -27,8 +29,32 @@ class SourceReport:
     tracks: list[TrackSummary] = field(default_factory=list)
     stage_ms_per_frame: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    started_at_utc: float | None = None
+    """UNIX time of the source's frame 0, which every sealed ``seen_at_utc`` counts from."""
+    started_at_source: str | None = None
+    """How ``started_at_utc`` was found: "container", "mtime-minus-duration", "option" or "wall-clock"."""
+    failure: SealshotError | None = field(default=None, repr=False)
+    """The error behind ``error``, for a caller that needs its kind or exit code."""
+
+    def fail(self, error: SealshotError) -> None:
+        """Record the error that ended this source, unless an earlier one already did."""
+        if self.failure is None:
+            self.failure, self.error = error, str(error)
+
+    @property
+    def error_kind(self) -> str | None:
+        """"source", "vault", "input" or "model" (the error classes of ``sealshot.errors``)."""
+        if self.failure is None:
+            return None
+        kinds = {SourceError: "source", VaultError: "vault", InputError: "input", ModelError: "model"}
+        return next((kind for cls, kind in kinds.items() if isinstance(self.failure, cls)), "error")
+
+    @property
+    def sealed_count(self) -> int:
+        return sum(1 for t in self.tracks if t.snapshot_id)
 
     def to_json(self) -> dict[str, object]:
+        started = self.started_at_utc
         return {
             "source": self.source,
             "camera_id": self.camera_id,
@@ -38,9 +64,14 @@ class SourceReport:
             "fps": round(self.frames / self.seconds, 2) if self.seconds > 0 else None,
             "error": self.error,
             "interrupted": self.interrupted,
-            "snapshots": sum(1 for t in self.tracks if t.snapshot_id),
+            "snapshots": self.sealed_count,
             "stage_ms_per_frame": {k: round(v, 2) for k, v in self.stage_ms_per_frame.items()},
             "tracks": [t.to_json() for t in sorted(self.tracks, key=lambda t: t.track_id)],
+            "error_kind": self.error_kind,
+            "started_at_utc": started,
+            "started_at_iso": None if started is None else datetime.fromtimestamp(started, timezone.utc).isoformat(),
+            "started_at_source": self.started_at_source,
+            "unsealed": sum(1 for t in self.tracks if t.seal_error),
         }
 
 
@@ -50,7 +81,9 @@ def write_report(path: Path, reports: list[SourceReport]) -> None:
 
 
 def plot_quality_timeline(report: SourceReport, path: Path) -> None:
-    """Quality over time for each sealed track, the chosen crop marked (the paper's figure 8)."""
+    """Quality over time for each sealed track, the chosen crop marked (the paper's figure 8).
+
+    Curves and points only, no image of a face: written with the default file mode."""
     tracks = [t for t in report.tracks if t.snapshot_id]
     figure, axis = plt.subplots(figsize=(10, 5))
     for track in sorted(tracks, key=lambda t: t.track_id):

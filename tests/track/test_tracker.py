@@ -19,31 +19,31 @@ def test_two_crossing_walkers_keep_their_ids() -> None:
         t = step / 25
         a = (100 + 10 * step, 100, 140 + 10 * step, 140)
         b = (400 - 10 * step, 110, 440 - 10 * step, 150)
-        update = tracker.update(_detections(a, b), t)
-        mapping = dict(update.assignments)
-        ids_a.append(mapping[0])
-        ids_b.append(mapping[1])
+        tracked = tracker.update(_detections(a, b), t).tracked
+        assert len(tracked) == 2 and tracked.detections.boxes[0][0] == a[0]
+        ids_a.append(int(tracked.tracker_id[0]))
+        ids_b.append(int(tracked.tracker_id[1]))
     assert len(set(ids_a)) == 1 and len(set(ids_b)) == 1 and ids_a[0] != ids_b[0]
 
 
 def test_a_track_survives_a_short_gap_and_ends_after_max_unseen() -> None:
     tracker = FaceTracker(TrackerConfig(max_unseen_s=0.5))
-    first = tracker.update(_detections((0, 0, 50, 50)), 0.0).assignments[0][1]
+    first = tracker.update(_detections((0, 0, 50, 50)), 0.0).tracked.tracker_id[0]
     tracker.update(_detections((10, 0, 60, 50)), 0.04)
     # Occluded for 0.3 s while moving on at constant velocity.
     for k in range(1, 8):
         assert tracker.update(_detections(), 0.04 + 0.04 * k).ended == []
-    again = tracker.update(_detections((90, 0, 140, 50)), 0.36).assignments[0][1]
+    again = tracker.update(_detections((90, 0, 140, 50)), 0.36).tracked.tracker_id[0]
     assert again == first
     ended = tracker.update(_detections(), 0.9).ended
     assert [t.track_id for t in ended] == [first]
-    assert tracker.tracks == {}
+    assert tracker.tracks == {} and len(tracker) == 0
 
 
 def test_distant_detection_starts_a_new_track() -> None:
     tracker = FaceTracker()
-    first = tracker.update(_detections((0, 0, 40, 40)), 0.0).assignments[0][1]
-    second = tracker.update(_detections((500, 500, 540, 540)), 0.04).assignments[0][1]
+    first = tracker.update(_detections((0, 0, 40, 40)), 0.0).tracked.tracker_id[0]
+    second = tracker.update(_detections((500, 500, 540, 540)), 0.04).tracked.tracker_id[0]
     assert first != second
 
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import os
+import stat
+from datetime import datetime, timezone
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 
-from sealshot.video import VideoSourceError, open_source
+from sealshot.video import VideoSourceError, open_source, parse_utc
 from sealshot.video.writer import VideoWriter
 
 
@@ -67,3 +70,56 @@ def test_written_video_reads_back(tmp_path: Path) -> None:
             writer.write(np.full((48, 64, 3), k * 20, np.uint8))
     frames = list(open_source(path))
     assert len(frames) == 12 and frames[0].image.shape == (48, 64, 3)
+
+
+def _write_clip(path: Path, frames: int = 20, fps: int = 10, creation_time: str | None = None) -> Path:
+    """A real H.264 MP4 (PyAV/FFmpeg), with the container's creation_time when given, as cameras write it."""
+    with av.open(str(path), "w") as container:
+        if creation_time:
+            container.metadata["creation_time"] = creation_time
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), k * 10, np.uint8), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_a_files_start_is_the_containers_creation_time(tmp_path: Path) -> None:
+    clip = _write_clip(tmp_path / "cam.mp4", creation_time="2030-01-02T03:04:05.000000Z")
+    source = open_source(clip)
+    assert source.started_at_source == "container" and source.rereadable
+    assert source.started_at_utc == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+
+
+def test_without_creation_time_the_modification_time_is_taken_as_the_end_of_the_recording(tmp_path: Path) -> None:
+    clip = _write_clip(tmp_path / "cam.mp4", frames=20, fps=10)  # 2 s
+    os.utime(clip, (1_800_000_000, 1_800_000_000))
+    source = open_source(clip)
+    assert source.started_at_source == "mtime-minus-duration"
+    assert source.started_at_utc == pytest.approx(1_800_000_000 - 2.0, abs=0.05)
+
+
+def test_an_image_folder_can_be_read_again_and_ends_at_its_modification_time(tmp_path: Path) -> None:
+    for k in range(4):
+        cv2.imwrite(str(tmp_path / f"{k:03d}.png"), np.zeros((8, 8, 3), np.uint8))
+    os.utime(tmp_path, (1_800_000_000, 1_800_000_000))
+    source = open_source(tmp_path)
+    assert source.rereadable and source.started_at_source == "mtime-minus-duration"
+    assert source.started_at_utc == pytest.approx(1_800_000_000 - 4.0)
+
+
+@pytest.mark.parametrize("text, expected", [("2024-07-06T15:34:56Z", 1720280096.0), ("2024-07-06T17:34:56+02:00", 1720280096.0), ("2024-07-06T15:34:56", 1720280096.0)])
+def test_parse_utc(text: str, expected: float) -> None:
+    assert parse_utc(text) == expected
+
+
+def test_the_written_video_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "preview.mp4"
+    path.write_bytes(b"old")
+    path.chmod(0o644)
+    with VideoWriter(path, 10.0, 64, 48) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

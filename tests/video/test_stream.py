@@ -43,6 +43,7 @@ def http_server(sample_clip: Path, tmp_path: Path) -> Iterator[str]:
 
 def test_http_stream_decodes_with_timestamps(http_server: str) -> None:
     source = open_source(f"{http_server}/live.ts")
+    assert not source.rereadable and source.started_at_source == "wall-clock"
     frames = [frame for frame, _ in zip(source, range(30))]
     assert len(frames) == 30
     assert frames[0].image.shape == (1080, 1920, 3)

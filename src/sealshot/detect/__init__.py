@@ -1,7 +1,34 @@
-"""Face detection (MTCNN) and 5-point alignment."""
+"""Face detection (MTCNN) and 5-point alignment.
 
-from sealshot.detect.align import AlignedFaces, align_detections, align_face, crop_box
-from sealshot.detect.mtcnn import MTCNNConfig, MTCNNDetector
-from sealshot.detect.types import Detections
+Names are loaded on first use, so that ``sealshot.detect.config`` and ``sealshot.detect.types``
+can be imported (by the command line, the tracker) without loading PyTorch.
+"""
 
-__all__ = ["AlignedFaces", "Detections", "MTCNNConfig", "MTCNNDetector", "align_detections", "align_face", "crop_box"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sealshot.detect.align import AlignedFaces, align_detections, align_face, crop_box
+    from sealshot.detect.config import MTCNNConfig
+    from sealshot.detect.mtcnn import MTCNNDetector
+    from sealshot.detect.types import Detections
+
+_HOMES = {
+    "AlignedFaces": "align",
+    "align_detections": "align",
+    "align_face": "align",
+    "crop_box": "align",
+    "MTCNNConfig": "config",
+    "MTCNNDetector": "mtcnn",
+    "Detections": "types",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -7,7 +7,6 @@ network definitions and the cascade are our own, with no torchvision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 from typing import Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sealshot.detect.config import MTCNNConfig
 from sealshot.detect.types import Detections
 
 _WEIGHTS = "sealshot.detect.weights"
@@ -188,21 +188,6 @@ def _crop_patches(frames: Sequence[np.ndarray], frame_index: np.ndarray, boxes: 
     return _normalise(patches)
 
 
-@dataclass
-class MTCNNConfig:
-    """Detector parameters a user may tune.
-
-    ``detect_max_side`` downscales frames whose longer side exceeds it before
-    detection (boxes are mapped back to full resolution); faces then need to be
-    at least ``min_face_size`` pixels *at the detection scale*.
-    """
-
-    min_face_size: float = 20.0
-    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
-    scale_factor: float = 0.709
-    detect_max_side: int | None = None
-
-
 class MTCNNDetector:
     """Three-stage cascade; each stage runs batched over every frame passed in."""
 
@@ -213,9 +198,6 @@ class MTCNNDetector:
         self.pnet = _load(PNet(), "pnet.pt")
         self.rnet = _load(RNet(), "rnet.pt")
         self.onet = _load(ONet(), "onet.pt")
-
-    def __call__(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        return self.detect(frames)
 
     @torch.inference_mode()
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:

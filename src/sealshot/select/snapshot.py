@@ -28,6 +28,9 @@ class Snapshot:
     detections: int
     started_at_utc: float
     """Wall-clock UNIX time of the stream's frame 0; ``started_at_utc + timestamp`` is when it was seen."""
+    started_at_source: str | None = None
+    """How ``started_at_utc`` was found ("container", "mtime-minus-duration", "option", "wall-clock"), so that
+    whoever opens the snapshot knows how far to trust its times."""
 
     def metadata(self) -> dict[str, object]:
         """Everything but the pixels: safe to index and to log."""
@@ -43,6 +46,7 @@ class Snapshot:
             "seen_at_utc": self.started_at_utc + self.timestamp,
             "first_seen_utc": self.started_at_utc + self.first_seen,
             "last_seen_utc": self.started_at_utc + self.last_seen,
+            "started_at_source": self.started_at_source,
             "box": list(self.box),
             "detections": self.detections,
             "crop_shape": list(self.crop.shape),

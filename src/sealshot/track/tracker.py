@@ -12,23 +12,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from sealshot.detect.types import Detections
+from sealshot.track.config import TrackerConfig
 from sealshot.track.kalman import BoxKalman
-
-
-@dataclass
-class TrackerConfig:
-    max_unseen_s: float = 1.0
-    """A track ends once it has gone this long without a matching detection."""
-    min_iou: float = 0.1
-    max_centre_distance: float = 1.0
-    """Largest centre distance, in units of the predicted box's size, that may still match."""
-    max_size_ratio: float = 1.6
-    """A detection may differ in size from the predicted box by at most this factor."""
-    min_detections: int = 2
-    """Tracks with fewer matched detections when they end are treated as false alarms."""
-    min_peak_score: float = 0.95
-    """Tracks whose best detector score never reached this are treated as false alarms
-    (MTCNN gives real faces > 0.95 in at least one frame; textures and blurred backgrounds rarely do)."""
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,11 +64,22 @@ class Track:
 
 
 @dataclass(frozen=True)
-class TrackUpdate:
-    """What one frame did to the tracks: which detection went to which track, and which tracks ended."""
+class TrackedDetections:
+    """A frame's detections, each carrying the id of the track it joined (supervision's ``tracker_id``)."""
 
-    assignments: list[tuple[int, int]]
-    """``(detection index, track id)`` for every detection of the frame."""
+    detections: Detections
+    tracker_id: np.ndarray
+    """``(N,)`` int64: the track id of each detection, in the detections' order."""
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+
+@dataclass(frozen=True)
+class TrackUpdate:
+    """What one frame did to the tracks: every detection with its track id, and the tracks that ended."""
+
+    tracked: TrackedDetections
     ended: list[Track]
 
 
@@ -92,6 +88,10 @@ class FaceTracker:
         self.config = config or TrackerConfig()
         self.tracks: dict[int, Track] = {}
         self._next_id = 1
+
+    def __len__(self) -> int:
+        """The number of live tracks."""
+        return len(self.tracks)
 
     def predicted_boxes(self, timestamp: float) -> tuple[list[int], np.ndarray]:
         ids = list(self.tracks)
@@ -110,7 +110,7 @@ class FaceTracker:
         )
         cost = (1.0 - iou) + 0.5 * np.minimum(distance, 10.0)
         cost = np.where(gate, cost, 1e6)
-        assignments: list[tuple[int, int]] = []
+        tracker_id = np.zeros(len(boxes), np.int64)
         matched_detections: set[int] = set()
         if len(ids) and len(boxes):
             rows, cols = linear_sum_assignment(cost)
@@ -123,7 +123,7 @@ class FaceTracker:
                 track.last_seen = timestamp
                 track.hits += 1
                 track.peak_score = max(track.peak_score, float(detections.scores[c]))
-                assignments.append((int(c), track.track_id))
+                tracker_id[c] = track.track_id
                 matched_detections.add(int(c))
         for c in range(len(boxes)):
             if c in matched_detections:
@@ -131,12 +131,11 @@ class FaceTracker:
             track = Track(self._next_id, BoxKalman(boxes[c], timestamp), timestamp, timestamp, boxes[c], float(detections.scores[c]))
             self.tracks[track.track_id] = track
             self._next_id += 1
-            assignments.append((c, track.track_id))
+            tracker_id[c] = track.track_id
         ended = [t for t in self.tracks.values() if timestamp - t.last_seen > self.config.max_unseen_s]
         for track in ended:
             del self.tracks[track.track_id]
-        assignments.sort()
-        return TrackUpdate(assignments=assignments, ended=ended)
+        return TrackUpdate(TrackedDetections(detections, tracker_id), ended)
 
     def finish(self) -> list[Track]:
         """End every live track (end of stream, or shutdown)."""

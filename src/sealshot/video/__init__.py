@@ -1,5 +1,5 @@
 """Video input (files, folders, streams, webcams) and video output (annotated previews)."""
 
-from sealshot.video.sources import Frame, FrameSource, VideoSourceError, open_source
+from sealshot.video.sources import FALLBACK_FPS, Frame, FrameSource, StartTimeSource, VideoSourceError, open_source, parse_utc
 
-__all__ = ["Frame", "FrameSource", "VideoSourceError", "open_source"]
+__all__ = ["FALLBACK_FPS", "Frame", "FrameSource", "StartTimeSource", "VideoSourceError", "open_source", "parse_utc"]

@@ -1,15 +1,19 @@
 """Frame sources: video files (PyAV), image folders, network streams and webcams.
 
 Every source yields ``Frame`` objects carrying their index and timestamp, and
-reports a broken input as ``VideoSourceError`` naming the source.
+reports a broken input as ``VideoSourceError`` naming the source. Each also says
+when its frame 0 was taken (``started_at_utc``) and how that was found out
+(``started_at_source``), because sealed snapshots are later selected by that time.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Literal, Protocol
 
 import av
 import cv2
@@ -19,6 +23,15 @@ from sealshot.errors import SourceError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+FALLBACK_FPS = 25.0
+"""Frame rate assumed where a source does not state one (frame timing, preview videos)."""
+
+StartTimeSource = Literal["container", "mtime-minus-duration", "option", "wall-clock"]
+"""How a source's ``started_at_utc`` was found: the container's ``creation_time``; the file's
+modification time taken as the end of the recording, minus its duration; ``run --start-time``;
+or the clock when a live source was opened."""
+
+logger = logging.getLogger(__name__)
 
 
 class VideoSourceError(SourceError):
@@ -47,8 +60,33 @@ class FrameSource(Protocol):
     fps: float | None
     frame_count: int | None
     started_at_utc: float
+    """UNIX time of frame 0; ``started_at_utc + frame.timestamp`` is when a frame was taken."""
+    started_at_source: StartTimeSource
+    rereadable: bool
+    """Whether opening the same source again gives the same frames (a file or folder, not a live feed)."""
 
     def __iter__(self) -> Iterator[Frame]: ...
+
+
+def parse_utc(text: str) -> float:
+    """An ISO 8601 time as UNIX seconds; a time without a zone is taken as UTC. ValueError if unreadable."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def recording_start(path: Path, creation_time: str | None, duration_s: float) -> tuple[float, StartTimeSource]:
+    """When a recorded file's frame 0 was taken: the container's creation time when it has a
+    readable one, else the modification time (the end of the recording, usually) minus the duration."""
+    if creation_time:
+        try:
+            return parse_utc(creation_time), "container"
+        except ValueError:
+            logger.warning("%s: unreadable creation_time %r; using the modification time", path, creation_time)
+    started = path.stat().st_mtime - duration_s
+    logger.info("%s: no creation time in the container; assuming it was modified at the end of its %.1f s recording", path, duration_s)
+    return started, "mtime-minus-duration"
 
 
 class PyAVSource:
@@ -76,9 +114,22 @@ class PyAVSource:
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else None
         self.frame_count = int(self._stream.frames) if self._stream.frames else None
-        self.started_at_utc = time.time() if is_stream else Path(location).stat().st_mtime
+        self.rereadable = not is_stream
+        self.started_at_source: StartTimeSource
+        if is_stream:
+            self.started_at_utc, self.started_at_source = time.time(), "wall-clock"
+        else:
+            creation_time = self._container.metadata.get("creation_time") or self._stream.metadata.get("creation_time")
+            self.started_at_utc, self.started_at_source = recording_start(Path(location), creation_time, self._duration_s())
         self.width = self._stream.codec_context.width
         self.height = self._stream.codec_context.height
+
+    def _duration_s(self) -> float:
+        if self._container.duration is not None:
+            return float(self._container.duration / av.time_base)
+        if self._stream.duration is not None and self._stream.time_base is not None:
+            return float(self._stream.duration * self._stream.time_base)
+        return (self.frame_count or 0) / (self.fps or FALLBACK_FPS)
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
@@ -91,7 +142,7 @@ class PyAVSource:
                     origin = pts_seconds if origin is None else origin
                     timestamp = pts_seconds - origin
                 else:
-                    timestamp = index / (self.fps or 25.0)
+                    timestamp = index / (self.fps or FALLBACK_FPS)
                 yield Frame(index=index, timestamp=timestamp, image=decoded.to_ndarray(format="rgb24"))
                 index += 1
         except (av.error.FFmpegError, OSError) as error:
@@ -112,7 +163,8 @@ class ImageFolderSource:
         if not self.paths:
             raise VideoSourceError(f"{folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         self.frame_count = len(self.paths)
-        self.started_at_utc = folder.stat().st_mtime
+        self.rereadable = True
+        self.started_at_utc, self.started_at_source = recording_start(folder, None, self.frame_count / fps)
 
     def __iter__(self) -> Iterator[Frame]:
         for index, path in enumerate(self.paths):
@@ -133,7 +185,9 @@ class WebcamSource:
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 else None
         self.frame_count = None
-        self.started_at_utc = time.time()
+        self.rereadable = False
+        self.started_at_utc: float = time.time()
+        self.started_at_source: StartTimeSource = "wall-clock"
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -9,12 +10,19 @@ from types import TracebackType
 import av
 import numpy as np
 
+from sealshot.video.sources import FALLBACK_FPS
+
 
 class VideoWriter:
-    def __init__(self, path: Path, fps: float, width: int, height: int, codec: str = "libx264", crf: int = 26) -> None:
+    """An H.264 video of RGB frames. The file is readable by its owner only (mode 0600): previews show faces."""
+
+    def __init__(self, path: Path, fps: float | None, width: int, height: int, codec: str = "libx264", crf: int = 26) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Created (or truncated) with the restricted mode before FFmpeg writes a single frame into it.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(path, 0o600)
         self._container = av.open(str(path), mode="w")
-        rate = Fraction(fps).limit_denominator(1001) if fps else Fraction(25)
+        rate = Fraction(fps or FALLBACK_FPS).limit_denominator(1001)
         self._stream = self._container.add_stream(codec, rate=rate)
         # Even dimensions, as yuv420p requires.
         self._stream.width = width - width % 2

@@ -1,0 +1,41 @@
+"""Settings of the camera pipeline and of a run. Each default is stated here once; the command line
+reads its option defaults from these classes. Importing this module loads neither PyTorch nor SciPy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sealshot.detect.config import MTCNNConfig
+from sealshot.track.config import TrackerConfig
+
+
+@dataclass
+class PipelineConfig:
+    camera_id: str = "camera-1"
+    detector: MTCNNConfig = field(default_factory=MTCNNConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    detect_every: int = 5
+    """Run the full detector every N frames; in between only refine the tracks' predicted boxes."""
+    refine_expand: float = 1.3
+    crop_margin: float = 0.3
+    timeline_points: int = 2000
+    """At most this many (time, quality) points are kept per track; a longer track keeps every 2nd, 4th, ... point."""
+
+
+@dataclass
+class RunConfig:
+    """One run over one or more sources (``sealshot run``, or ``sealshot.runner.run_sources``)."""
+
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    """Its ``camera_id`` is replaced per source (see ``camera`` and ``sealshot.runner.camera_id_for``)."""
+    camera: str | None = None
+    """Camera id of the source (numbered ``-1``, ``-2``, ... when there are several); None: from each source's name."""
+    preview: Path | None = None
+    """Annotated preview video (numbered per source when there are several): the one output with face pixels."""
+    timeline: Path | None = None
+    """Quality-over-time plot per source (numbered likewise); no pixels."""
+    max_frames: int | None = None
+    start_time_utc: float | None = None
+    """UNIX time of frame 0 of every recorded source (file or folder), instead of what its metadata suggests."""
+    show_progress: bool = True

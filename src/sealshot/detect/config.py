@@ -1,0 +1,20 @@
+"""The detector's settings, importable without PyTorch (the command line reads its defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class MTCNNConfig:
+    """Detector parameters a user may tune.
+
+    ``detect_max_side`` downscales frames whose longer side exceeds it before
+    detection (boxes are mapped back to full resolution); faces then need to be
+    at least ``min_face_size`` pixels *at the detection scale*.
+    """
+
+    min_face_size: float = 20.0
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    scale_factor: float = 0.709
+    detect_max_side: int | None = None

@@ -1,0 +1,192 @@
+"""What the pipeline keeps of each face and each track.
+
+One ``TrackedFace`` per face of a frame (no pixels: safe for reports and previews), one
+``TrackLedger`` per track (its best crop, in memory only until sealed; its times and counts; a
+capped quality timeline; why its faces could not be assessed) and, from that, one pixel-free
+``TrackSummary`` per track for the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sealshot.quality import FailureReason
+from sealshot.select import BestShot, Candidate, Snapshot
+
+Box = tuple[float, float, float, float]
+_NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    """One face of one frame, with the track it joined and its quality."""
+
+    frame_index: int
+    timestamp: float
+    track_id: int
+    box: Box
+    detector_score: float
+    quality: float
+    """NaN when it could not be assessed; ``failure`` says why."""
+    failure: FailureReason | None
+    new_best: bool
+    """Whether this face became its track's best crop so far."""
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the pipeline made of one frame."""
+
+    frame_index: int
+    timestamp: float
+    faces: tuple[TrackedFace, ...]
+
+
+class QualityTimeline:
+    """(time, quality) points of one track, at most ``limit`` of them.
+
+    When full, every second point is dropped and later points are taken at half the rate, so that a
+    long track keeps its whole time span at an even spacing.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(2, limit)
+        self.points: list[tuple[float, float]] = []
+        self._stride = 1
+        self._offered = 0
+
+    def add(self, timestamp: float, quality: float) -> None:
+        if self._offered % self._stride == 0:
+            self.points.append((timestamp, quality))
+        self._offered += 1
+        if len(self.points) >= self.limit:
+            self.points = self.points[::2]
+            self._stride *= 2
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+@dataclass(frozen=True)
+class TrackSummary:
+    """A track as the report shows it: no pixels. ``chosen_*`` are set once its crop was sealed."""
+
+    track_id: int
+    first_seen: float
+    last_seen: float
+    detections: int
+    chosen_frame: int | None = None
+    chosen_timestamp: float | None = None
+    chosen_quality: float | None = None
+    snapshot_id: str | None = None
+    discarded: str | None = None
+    seal_error: str | None = None
+    timeline: tuple[tuple[float, float], ...] = ()
+    quality_failures: dict[str, int] = field(default_factory=dict)
+    """How many of its faces could not be assessed, by ``FailureReason`` value."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "track_id": self.track_id,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "detections": self.detections,
+            "chosen_frame": self.chosen_frame,
+            "chosen_timestamp": self.chosen_timestamp,
+            "chosen_quality": _finite_or_none(self.chosen_quality),
+            "snapshot_id": self.snapshot_id,
+            "discarded": self.discarded,
+            "seal_error": self.seal_error,
+            "quality_failures": dict(self.quality_failures),
+            "quality_timeline": [[t, _finite_or_none(q)] for t, q in self.timeline],
+        }
+
+
+class TrackLedger:
+    """Everything kept about one track while it is live, and how it ended."""
+
+    def __init__(self, track_id: int, first_seen: float, timeline_points: int) -> None:
+        self.track_id = track_id
+        self.first_seen = first_seen
+        self.last_seen = first_seen
+        self.detections = 0
+        self.best_shot = BestShot()
+        self.timeline = QualityTimeline(timeline_points)
+        self.failures: Counter[FailureReason] = Counter()
+        self.chosen: Snapshot | None = None
+        """The sealed snapshot, its pixels dropped."""
+        self.snapshot_id: str | None = None
+        self.discarded: str | None = None
+        self.seal_error: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet sealed, discarded, or given up on."""
+        return self.snapshot_id is None and self.discarded is None and self.seal_error is None
+
+    def add(self, candidate: Candidate, failure: FailureReason | None) -> bool:
+        """Count one face of the track; returns True when its crop became the track's best."""
+        self.detections += 1
+        self.first_seen = min(self.first_seen, candidate.timestamp)
+        self.last_seen = max(self.last_seen, candidate.timestamp)
+        self.timeline.add(candidate.timestamp, candidate.quality)
+        if failure is not None:
+            self.failures[failure] += 1
+        return self.best_shot.offer(candidate)
+
+    def snapshot(self, camera_id: str, quality_method: str, started_at_utc: float, started_at_source: str | None = None) -> Snapshot | None:
+        """The best crop with its metadata, ready to seal; None if the track never had a crop."""
+        best = self.best_shot.best
+        if best is None:
+            return None
+        return Snapshot(
+            camera_id=camera_id,
+            track_id=self.track_id,
+            crop=best.crop,
+            quality=best.quality,
+            quality_method=quality_method,
+            frame_index=best.frame_index,
+            timestamp=best.timestamp,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            box=best.box,
+            detections=self.detections,
+            started_at_utc=started_at_utc,
+            started_at_source=started_at_source,
+        )
+
+    def mark_sealed(self, snapshot: Snapshot, snapshot_id: str) -> None:
+        self.chosen = dataclasses.replace(snapshot, crop=_NO_PIXELS)
+        self.snapshot_id = snapshot_id
+        self.best_shot.release()
+
+    def mark_discarded(self, reason: str) -> None:
+        self.discarded = reason
+        self.best_shot.release()
+
+    def mark_seal_failed(self, error: str) -> None:
+        self.seal_error = error
+        self.best_shot.release()
+
+    def summary(self) -> TrackSummary:
+        sealed = self.chosen
+        return TrackSummary(
+            track_id=self.track_id,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            detections=self.detections,
+            chosen_frame=sealed.frame_index if sealed else None,
+            chosen_timestamp=sealed.timestamp if sealed else None,
+            chosen_quality=sealed.quality if sealed else None,
+            snapshot_id=self.snapshot_id,
+            discarded=self.discarded,
+            seal_error=self.seal_error,
+            timeline=tuple(self.timeline.points),
+            quality_failures={reason.value: count for reason, count in sorted(self.failures.items(), key=lambda item: item[0].value)},
+        )
