@@ -275,11 +275,8 @@ class Vault:
         cls._check_folder(root)
         config_path = root / CONFIG_NAME
         if not config_path.exists():
-            if root.is_dir() and any(name in {INDEX_NAME, OPERATOR_KEY_NAME, SNAPSHOTS_DIR} for name in _listing(root)):
-                raise VaultError(
-                    f"vault {root} is incomplete: it holds vault data but no {CONFIG_NAME}; refusing to use or re-create it "
-                    f"(restore {CONFIG_NAME} from a backup; see the README, 'Recovery')"
-                )
+            if root.is_dir() and _holds_vault_data(root):
+                raise _incomplete(root)
             raise VaultError(f"{root} is not a sealshot vault (no {CONFIG_NAME})")
         if not (root / INDEX_NAME).exists():
             raise VaultError(f"vault {root} is incomplete: {INDEX_NAME} is missing (restore it from a backup)")
@@ -295,16 +292,18 @@ class Vault:
         if not math.isfinite(retention_days) or not 0 < retention_days < 1e6:
             raise VaultError(f"retention must be a positive number of days, got {retention_days}")
         cls._check_folder(root)
+        foreign = sorted(name for name in (_listing(root) if root.is_dir() else []) if not _is_vault_name(name))
+        if foreign:  # checked before taking the lock, which would leave a .lock file in someone else's folder
+            raise _not_empty(root, foreign)
         make_private_directory(root)  # the index says who was seen when: personal data, even without pixels
         with writer_lock(root, settings.lock_timeout_s):
             if (root / CONFIG_NAME).exists():
                 raise VaultExists(f"{root} already holds a vault")
+            if _holds_vault_data(root):
+                raise _incomplete(root)
             leftovers = sorted(set(_listing(root)) - {LOCK_NAME})
             if leftovers:
-                raise VaultError(
-                    f"cannot create a vault in {root}: the folder is not empty and is not a vault "
-                    f"(holds {', '.join(leftovers[:5])}{', ...' if len(leftovers) > 5 else ''})"
-                )
+                raise _not_empty(root, leftovers)
             for name in (SNAPSHOTS_DIR, CAMERAS_DIR):
                 make_private_directory(root / name)
             operator = ed25519.Ed25519PrivateKey.generate()
@@ -542,6 +541,28 @@ def _entry_hash(text: object) -> str:
     except VaultError:
         raw = text if isinstance(text, str) else repr(text)
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _holds_vault_data(root: Path) -> bool:
+    return any(name in {INDEX_NAME, OPERATOR_KEY_NAME, SNAPSHOTS_DIR} for name in _listing(root))
+
+
+def _incomplete(root: Path) -> VaultError:
+    return VaultError(
+        f"vault {root} is incomplete: it holds vault data but no {CONFIG_NAME}; refusing to use or re-create it "
+        f"(restore {CONFIG_NAME} from a backup; see the README, 'Recovery')"
+    )
+
+
+def _is_vault_name(name: str) -> bool:
+    return name in {CONFIG_NAME, INDEX_NAME, f"{INDEX_NAME}-journal", LOCK_NAME, OPERATOR_KEY_NAME, SNAPSHOTS_DIR, CAMERAS_DIR} or name.startswith(TEMP_PREFIX)
+
+
+def _not_empty(root: Path, names: list[str]) -> VaultError:
+    return VaultError(
+        f"cannot create a vault in {root}: the folder is not empty and is not a vault "
+        f"(holds {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+    )
 
 
 def _listing(root: Path) -> list[str]:
