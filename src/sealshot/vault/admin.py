@@ -62,8 +62,11 @@ def check_vault_can_be_created(vault: Path) -> None:
     """Refuse early (before any key is written) a ``--vault`` that is a file or a non-empty folder."""
     if vault.exists() and not vault.is_dir():
         raise VaultError(f"vault {vault} is a file, not a folder")
-    if vault.is_dir() and any(path.name != ".lock" for path in vault.iterdir()):
-        raise VaultError(f"cannot create a vault in {vault}: the folder is not empty (an existing vault is never re-created)")
+    names = {path.name for path in vault.iterdir()} - {".lock"} if vault.is_dir() else set()
+    if names & {"vault.json", "index.sqlite", "operator.key", "snapshots"}:
+        raise VaultError(f"cannot create a vault in {vault}: the folder is not empty, it holds vault data (a vault, or an incomplete one, is never re-created)")
+    if names:
+        raise VaultError(f"cannot create a vault in {vault}: the folder is not empty and is not a vault")
 
 
 def _refuse_existing(paths: Sequence[Path]) -> None:
