@@ -123,7 +123,6 @@ class ChainState:
     operator: ed25519.Ed25519PublicKey | None = None
     authority: AuthorityPublicKey | None = None
     retention_days: float | None = None
-    created_utc: float | None = None
     cameras: dict[str, ed25519.Ed25519PublicKey] = field(default_factory=dict)
     sealed: dict[str, dict[str, Any]] = field(default_factory=dict)  # snapshot id -> sealed details
     purged: set[str] = field(default_factory=set)
@@ -168,7 +167,6 @@ def _apply(entry: AuditEntry, state: ChainState) -> None:
         if not isinstance(retention, (int, float)) or isinstance(retention, bool) or retention <= 0:
             raise VaultError(f"{what}: retention_days must be a positive number")
         state.retention_days = float(retention)
-        state.created_utc = float(entry.time_utc)
     elif entry.event == "camera-registered":
         camera = details.get("camera_id")
         if not isinstance(camera, str) or not CAMERA_ID.match(camera) or entry.signer != f"camera:{camera}":
