@@ -73,7 +73,7 @@ def test_keys_init_refuses_a_folder_that_holds_an_index(tmp_path, sealed_vault, 
     (vault / "vault.json").unlink()
     index = (vault / "index.sqlite").read_bytes()
     result = cli("keys", "init", "-n", 2, "-k", 2, "--out", tmp_path / "newkeys", "--vault", vault)
-    assert result.exit_code == 4 and "not empty" in result.text
+    assert result.exit_code == 4 and "is incomplete: it holds vault data but no vault.json" in result.text
     assert (vault / "index.sqlite").read_bytes() == index
     assert not (tmp_path / "newkeys").exists()  # refused before any key was written
 

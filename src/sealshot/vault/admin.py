@@ -59,14 +59,8 @@ def load_shares(paths: Sequence[Path], passphrase_file: Path | None = None, ask:
 
 
 def check_vault_can_be_created(vault: Path) -> None:
-    """Refuse early (before any key is written) a ``--vault`` that is a file or a non-empty folder."""
-    if vault.exists() and not vault.is_dir():
-        raise VaultError(f"vault {vault} is a file, not a folder")
-    names = {path.name for path in vault.iterdir()} - {".lock"} if vault.is_dir() else set()
-    if names & {"vault.json", "index.sqlite", "operator.key", "snapshots"}:
-        raise VaultError(f"cannot create a vault in {vault}: the folder is not empty, it holds vault data (a vault, or an incomplete one, is never re-created)")
-    if names:
-        raise VaultError(f"cannot create a vault in {vault}: the folder is not empty and is not a vault")
+    """Refuse early (before any key is written) a ``--vault`` that is a file, a vault, or a non-empty folder."""
+    Vault.refuse_unless_creatable(vault)
 
 
 def _refuse_existing(paths: Sequence[Path]) -> None:

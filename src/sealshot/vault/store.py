@@ -297,13 +297,7 @@ class Vault:
             raise _not_empty(root, foreign)
         make_private_directory(root)  # the index says who was seen when: personal data, even without pixels
         with writer_lock(root, settings.lock_timeout_s):
-            if (root / CONFIG_NAME).exists():
-                raise VaultExists(f"{root} already holds a vault")
-            if _holds_vault_data(root):
-                raise _incomplete(root)
-            leftovers = sorted(set(_listing(root)) - {LOCK_NAME})
-            if leftovers:
-                raise _not_empty(root, leftovers)
+            cls.refuse_unless_creatable(root)
             for name in (SNAPSHOTS_DIR, CAMERAS_DIR):
                 make_private_directory(root / name)
             operator = ed25519.Ed25519PrivateKey.generate()
@@ -320,6 +314,21 @@ class Vault:
             # vault.json is written last: without it the folder is reported as incomplete, never reused.
             atomic_write(root / CONFIG_NAME, canonical_json(config.to_json()) + b"\n", mode=0o644)
         return vault
+
+    @classmethod
+    def refuse_unless_creatable(cls, root: Path) -> None:
+        """Raise unless ``root`` is a missing or empty folder: never create over a vault, an incomplete one, or other files."""
+        root = Path(root)
+        cls._check_folder(root)
+        if not root.is_dir():
+            return
+        if (root / CONFIG_NAME).exists():
+            raise VaultExists(f"{root} already holds a vault")
+        if _holds_vault_data(root):
+            raise _incomplete(root)
+        leftovers = sorted(set(_listing(root)) - {LOCK_NAME})
+        if leftovers:
+            raise _not_empty(root, leftovers)
 
     @classmethod
     def open_or_create(
