@@ -17,7 +17,6 @@ from sealshot.vault.scope import Scope
 from sealshot.vault.shares import Share, parse_share, reconstruct, share_needs_passphrase, split_key, write_shares
 from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
-SignedShare = tuple[Share, bytes]
 AskPassphrase = Callable[[Path], str]
 
 
@@ -42,7 +41,7 @@ def read_passphrases(path: Path, count: int, what: str) -> list[str | None]:
     return [line or None for line in lines[:count]]
 
 
-def load_shares(paths: Sequence[Path], passphrase_file: Path | None = None, ask: AskPassphrase | None = None) -> list[SignedShare]:
+def load_shares(paths: Sequence[Path], passphrase_file: Path | None = None, ask: AskPassphrase | None = None) -> list[Share]:
     """Read share files, decrypting protected ones with the passphrase file's lines (same order) or ``ask``."""
     passphrases = read_passphrases(passphrase_file, len(paths), "share") if passphrase_file is not None else None
     shares = []

@@ -5,7 +5,7 @@ Layout::
     VAULT/
       vault.json        format, creation time, retention period, authority public keys, operator public key
       index.sqlite      table ``snapshots`` (metadata, no pixels) and table ``audit`` (the signed chain)
-      operator.key      the vault's Ed25519 operator key (signs vault-created and purged entries)
+      operator.key      the vault's Ed25519 operator key (signs vault-created, purged and camera-rotated entries)
       cameras/ID.key    a camera's Ed25519 key, unless the camera keeps its own elsewhere
       snapshots/ID.seal one sealed file per snapshot
       .lock             writers hold an exclusive flock on it while they write
