@@ -65,7 +65,7 @@ class VaultSettings:
     """Defaults of the vault, in one place; the command options refer to these."""
 
     retention_days: float = 30.0
-    lock_timeout_s: float = 60.0  # how long a writer waits for another writer's lock before giving up
+    lock_timeout_s: float = 60.0  # how long a writer waits for another writer (the vault's lock, SQLite's lock) before giving up
 
 
 DEFAULTS = VaultSettings()
@@ -194,10 +194,10 @@ def _sqlite_error(path: Path, error: sqlite3.Error) -> VaultError:
     return VaultError(f"index {path}: {text}")
 
 
-def _connect(path: Path, create: bool) -> sqlite3.Connection:
+def _connect(path: Path, create: bool, busy_timeout_s: float) -> sqlite3.Connection:
     mode = "rwc" if create else "rw"
     try:
-        connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=30.0, isolation_level=None)
+        connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=busy_timeout_s, isolation_level=None)
         # secure_delete zeroes freed pages, so purged rows do not linger in the file.
         connection.execute("PRAGMA secure_delete = ON")
         connection.execute("PRAGMA journal_mode = DELETE")
@@ -281,7 +281,7 @@ class Vault:
         if not (root / INDEX_NAME).exists():
             raise VaultError(f"vault {root} is incomplete: {INDEX_NAME} is missing (restore it from a backup)")
         config = VaultConfig.from_json(read_json_file(config_path, "vault configuration"), f"{config_path}")
-        return cls(root, config, _connect(root / INDEX_NAME, create=False), settings)
+        return cls(root, config, _connect(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s), settings)
 
     @classmethod
     def create(
@@ -303,7 +303,7 @@ class Vault:
             operator = ed25519.Ed25519PrivateKey.generate()
             atomic_write(root / OPERATOR_KEY_NAME, generate_signing_key_pem(operator), mode=0o600)
             config = VaultConfig(round(time.time(), 6), float(retention_days), authority, operator.public_key())
-            vault = cls(root, config, _connect(root / INDEX_NAME, create=True), settings)
+            vault = cls(root, config, _connect(root / INDEX_NAME, create=True, busy_timeout_s=settings.lock_timeout_s), settings)
             os.chmod(root / INDEX_NAME, 0o600)
             details = {
                 "authority": authority.to_json(),
