@@ -1,9 +1,10 @@
 """Hypothesis state machine over real vault operations: seal, open under a warrant, purge with an
-injected clock, rotate a camera key, and tamper with a row, a sealed file or vault.json.
+injected clock, rotate a camera key, and tamper with a row, a sealed file, vault.json or an audit entry.
 
-After every step: the audit history only grows (what was there stays, byte for byte), ``verify``
-reports exactly what was tampered with, and every warrant opens exactly the untampered live
-snapshots in its scope, whatever the index rows say.
+After every step: the audit history only grows (what was there stays, byte for byte, but for the
+entry we edited), ``verify`` reports exactly what was tampered with, and every warrant opens exactly
+the untampered live snapshots in its scope whose ``sealed`` entry verifies, whatever the rows say.
+A broken chain or an edited vault.json blocks new seals and rotations; an edited vault.json blocks purges.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class VaultOperations(RuleBasedStateMachine):
         self.tampered: dict[str, str] = {}  # snapshot id -> "row" or "file"
         self.camera_keys: dict[str, Path | None] = {camera: None for camera in CAMERAS}
         self.config_edited = False
+        self.sealed_seq: dict[str, int] = {}  # snapshot id -> seq of its 'sealed' entry
+        self.broken_at: int | None = None  # seq of the audit entry we edited
         self.history: list[str] = []
         self.outputs = 0
 
@@ -63,10 +66,11 @@ class VaultOperations(RuleBasedStateMachine):
             with CameraSealer.open(self.vault, self.public_path, camera, camera_key=self.camera_keys[camera]) as sealer:
                 snapshot_id = sealer.seal(crop, {"camera_id": camera, "seen_at_utc": seen, "track_id": hours})
         except VaultError as error:
-            assert self.config_edited and "vault.json disagrees" in str(error)  # the only reason to refuse here
+            assert self._blocked and "fails verification, refusing to add to it" in str(error)
             return
-        assert not self.config_edited
+        assert not self._blocked
         self.live[snapshot_id] = (camera, seen)
+        self.sealed_seq[snapshot_id] = len(self._audit_texts())
 
     @rule(cameras=st.sets(st.sampled_from(CAMERAS), min_size=1), start=st.integers(-1, 72), length=st.integers(0, 72))
     def open_warrant(self, cameras: set[str], start: int, length: int) -> None:
@@ -74,9 +78,11 @@ class VaultOperations(RuleBasedStateMachine):
         self.outputs += 1
         result = open_snapshots(self.vault, PRIVATE, self.folder / f"out-{self.outputs}", scope, "CASE", "judge")
         in_scope = {i for i, (camera, seen) in self.live.items() if scope.contains(camera, seen)}
-        assert {path.stem for path in result.written} == in_scope - set(self.tampered)
-        assert len(result.failures) == len(in_scope & set(self.tampered))
-        assert bool(result.verification_problems) == self.config_edited
+        verified = {i for i in in_scope if self.broken_at is None or self.sealed_seq[i] < self.broken_at}
+        assert {path.stem for path in result.written} == verified - set(self.tampered)
+        if self.broken_at is None:
+            assert len(result.failures) == len(in_scope & set(self.tampered))
+        assert bool(result.verification_problems) == self._blocked
 
     @rule(days=st.floats(0, 5))
     def purge_expired(self, days: float) -> None:
@@ -99,9 +105,9 @@ class VaultOperations(RuleBasedStateMachine):
         try:
             rotate_camera_key(self.vault, camera, new_key, "operator")
         except VaultError as error:
-            assert self.config_edited or "is not registered" in str(error)
+            assert self._blocked or "is not registered" in str(error)
             return
-        assert not self.config_edited
+        assert not self._blocked
         self.camera_keys[camera] = new_key
 
     @precondition(lambda self: set(self.live) - set(self.tampered))
@@ -132,19 +138,43 @@ class VaultOperations(RuleBasedStateMachine):
         path.write_text(json.dumps(config))
         self.config_edited = edit
 
+    @precondition(lambda self: self.broken_at is None)
+    @rule(data=st.data())
+    def edit_audit_entry(self, data: st.DataObject) -> None:
+        texts = self._audit_texts()
+        seq = data.draw(st.integers(2, len(texts))) if len(texts) >= 2 else 1
+        body = json.loads(texts[seq - 1])
+        body["actor"] = "mallory"
+        connection = sqlite3.connect(self.vault / "index.sqlite", isolation_level=None)
+        connection.execute("DROP TRIGGER IF EXISTS audit_no_update")  # an attacker with file access can drop the guard
+        connection.execute("UPDATE audit SET entry = ? WHERE seq = ?", (json.dumps(body), seq))
+        connection.close()
+        self.broken_at = seq
+        self.history[seq - 1] = self._audit_texts()[seq - 1]
+
+    @property
+    def _blocked(self) -> bool:
+        return self.config_edited or self.broken_at is not None
+
+    def _audit_texts(self) -> list[str]:
+        connection = sqlite3.connect(self.vault / "index.sqlite")
+        try:
+            return [text for (text,) in connection.execute("SELECT entry FROM audit ORDER BY seq")]
+        finally:
+            connection.close()
+
     # -- invariants ----------------------------------------------------------------------------------
     @invariant()
     def history_only_grows(self) -> None:
-        connection = sqlite3.connect(self.vault / "index.sqlite")
-        texts = [text for (text,) in connection.execute("SELECT entry FROM audit ORDER BY seq")]
-        connection.close()
+        texts = self._audit_texts()
         assert texts[: len(self.history)] == self.history
         self.history = texts
 
     @invariant()
     def verify_names_exactly_what_was_tampered(self) -> None:
         report = verify_vault(self.vault)
-        assert report.ok == (not self.tampered and not self.config_edited), report.problems
+        assert report.ok == (not self.tampered and not self._blocked), report.problems
+        assert any(f"audit entry #{self.broken_at} " in p for p in report.problems) == (self.broken_at is not None)
         named = {i for i in self.live if any(i in problem for problem in report.problems)}
         assert named == set(self.tampered)
         assert any("vault.json disagrees" in p for p in report.problems) == self.config_edited
