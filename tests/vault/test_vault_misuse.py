@@ -67,6 +67,13 @@ def test_a_vault_without_vault_json_is_reported_never_recreated(tmp_path, sealed
     assert checked.exit_code == 1 and "is incomplete" in checked.text and "vault OK" not in checked.text
     assert sorted(p.stem for p in (vault / "snapshots").iterdir()) == sorted(ids)
 
+    restored = cli("vault", "restore-config", "--vault", vault)  # the documented recovery
+    assert restored.exit_code == 0, restored.text
+    assert verify_vault(vault).ok and _audit_texts(vault) == history
+    assert cli("vault", "restore-config", "--vault", vault).exit_code == 4  # never over an existing vault.json
+    with CameraSealer.open(vault, authority.public_path, "cam1") as sealer:
+        assert sealer.recovered_count == 0
+
 
 def test_keys_init_refuses_a_folder_that_holds_an_index(tmp_path, sealed_vault, cli):
     vault, _ = sealed_vault

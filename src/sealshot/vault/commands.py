@@ -1,6 +1,7 @@
 """CLI commands of the `vault` area; `register(app)` adds them to the `sealshot` app.
 
-``keygen``, ``keys init``, ``open``, ``vault verify``, ``vault purge``, ``vault list``, ``vault camera rotate``.
+``keygen``, ``keys init``, ``open``, ``vault verify``, ``vault purge``, ``vault list``, ``vault restore-config``,
+``vault camera rotate``.
 Only argument parsing and printing: the work is in :mod:`sealshot.vault.admin` and the policies it calls.
 A ``VaultError`` propagates to the root app, which prints it and exits 4; ``verify`` finding problems
 and ``open`` failing some snapshots exit 1 (``EXIT_PARTIAL``).
@@ -203,6 +204,14 @@ def rotate_command(
     console.print(f"camera {camera} now seals with {new_key}; logged as audit entry #{entry.seq}. Restart it with --camera-key {new_key}")
 
 
+def restore_config_command(vault: VaultOption) -> None:
+    """Rebuild a lost vault.json from the signed first audit entry (authority, retention, operator key)."""
+    from sealshot.vault.store import Vault
+
+    config = Vault.restore_config(vault)
+    console.print(f"restored {vault / 'vault.json'}: authority {config.authority.fingerprint}, retention {config.retention_days:g} days")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("keygen")(keygen)
@@ -214,6 +223,7 @@ def register(app: typer.Typer) -> None:
     vault_app.command("verify")(verify_command)
     vault_app.command("purge")(purge_command)
     vault_app.command("list")(list_command)
+    vault_app.command("restore-config")(restore_config_command)
     camera_app = typer.Typer(help="Camera keys registered in a vault.", no_args_is_help=True)
     camera_app.command("rotate")(rotate_command)
     vault_app.add_typer(camera_app, name="camera")

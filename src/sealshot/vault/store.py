@@ -316,6 +316,30 @@ class Vault:
         return vault
 
     @classmethod
+    def restore_config(cls, root: Path, settings: VaultSettings = DEFAULTS) -> VaultConfig:
+        """Rebuild a lost ``vault.json`` from the signed ``vault-created`` entry (authority, retention, operator key)."""
+        root = Path(root)
+        cls._check_folder(root)
+        if (root / CONFIG_NAME).exists():
+            raise VaultError(f"vault {root} has its {CONFIG_NAME}; nothing to restore")
+        if not (root / INDEX_NAME).exists():
+            raise VaultError(f"vault {root} has no {INDEX_NAME}; {CONFIG_NAME} can only be rebuilt from its audit log")
+        connection = _connect(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s)
+        try:
+            with writer_lock(root, settings.lock_timeout_s):
+                first = connection.execute("SELECT seq, entry FROM audit WHERE seq = 1").fetchall()
+                state, problem = verify_chain(first)
+                if state.authority is None or state.operator is None or state.retention_days is None:
+                    raise VaultError(f"vault {root}: audit entry #1 does not verify ({problem or 'missing'}); {CONFIG_NAME} cannot be rebuilt")
+                config = VaultConfig(parse_entry(first[0][1]).time_utc, state.retention_days, state.authority, state.operator)
+                atomic_write(root / CONFIG_NAME, canonical_json(config.to_json()) + b"\n", mode=0o644)
+        except sqlite3.Error as error:
+            raise _sqlite_error(root / INDEX_NAME, error) from error
+        finally:
+            connection.close()
+        return config
+
+    @classmethod
     def refuse_unless_creatable(cls, root: Path) -> None:
         """Raise unless ``root`` is a missing or empty folder: never create over a vault, an incomplete one, or other files."""
         root = Path(root)
@@ -559,7 +583,7 @@ def _holds_vault_data(root: Path) -> bool:
 def _incomplete(root: Path) -> VaultError:
     return VaultError(
         f"vault {root} is incomplete: it holds vault data but no {CONFIG_NAME}; refusing to use or re-create it "
-        f"(restore {CONFIG_NAME} from a backup; see the README, 'Recovery')"
+        f"(rebuild it from the signed log with `sealshot vault restore-config`; see the README, 'Recovery')"
     )
 
 
