@@ -13,7 +13,6 @@ from typer.testing import CliRunner, Result
 
 from sealshot.select.snapshot import Snapshot
 from sealshot.vault import CameraSealer
-from sealshot.vault.commands import register
 from sealshot.vault.keys import AuthorityPrivateKey
 from sealshot.vault.shares import split_key, write_shares
 
@@ -84,9 +83,9 @@ def sealed_vault(tmp_path: Path, authority: Authority) -> tuple[Path, list[str]]
 
 
 def cli_app() -> typer.Typer:
-    """The vault commands on their own, as `sealshot` registers them (without the heavy pipeline imports)."""
-    app = typer.Typer()
-    register(app)
+    """The `sealshot` app itself, so errors reach the one place that maps them to exit codes."""
+    from sealshot.cli import app
+
     return app
 
 

@@ -143,3 +143,29 @@ def test_sigterm_seals_every_open_track_and_no_image_touches_the_disk(tmp_path, 
                 assert not data.startswith(signature), f"{path} starts with a {kind} signature"
             assert not any(row in data for row in raw_rows), f"{path} holds raw frame pixels"
     assert scanned >= 4  # vault.json, index, operator key, camera key, sealed file(s)
+
+
+def test_run_refuses_a_second_camera_key_and_never_recreates_an_incomplete_vault(tmp_path, prepared):
+    """Issue 11, cases 1 and 2 through the real `sealshot run`: refused loudly, nothing rewritten."""
+    import shutil
+
+    vault = tmp_path / "vault"
+    first, _ = _start(tmp_path, [str(CLIP)], "--camera", "door", "--max-frames", "4", "--min-detections", "1")
+    output = first.communicate(timeout=300)[0].decode()
+    assert first.returncode == 0, output[-2000:]
+    second, _ = _start(tmp_path, [str(CLIP)], "--camera", "door", "--camera-key", str(tmp_path / "new.key"), "--max-frames", "4")
+    output = second.communicate(timeout=300)[0].decode()
+    assert second.returncode != 0 and "with another key" in " ".join(output.split()) and "Traceback" not in output
+    assert verify_vault(vault).ok
+
+    copy = tmp_path / "copy"
+    shutil.copytree(vault, copy)
+    (copy / "vault.json").unlink()
+    index, operator = (copy / "index.sqlite").read_bytes(), (copy / "operator.key").read_bytes()
+    shutil.rmtree(vault)
+    copy.rename(vault)
+    third, _ = _start(tmp_path, [str(CLIP)], "--camera", "door", "--max-frames", "4")
+    output = third.communicate(timeout=300)[0].decode()
+    assert third.returncode != 0 and "is incomplete" in " ".join(output.split()) and "Traceback" not in output
+    assert (vault / "index.sqlite").read_bytes() == index and (vault / "operator.key").read_bytes() == operator
+    assert not verify_vault(vault).ok

@@ -145,3 +145,22 @@ def test_a_broken_vault_refuses_new_seals(sealed_vault, authority):
     _tamper(vault, ("DELETE FROM audit WHERE seq = 2", ()))
     with pytest.raises(VaultError, match="fails verification, refusing to add to it: audit entry #2 is missing"):
         CameraSealer.open(vault, authority.public_path, "cam1")
+
+
+def test_a_legacy_key_re_registration_still_verifies_but_a_new_one_does_not(sealed_vault):
+    """Vaults written before `camera rotate` existed re-registered a changed key with replaces_key: still
+    accepted as history. A second registration without it (a fork of the camera's identity) is not."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from sealshot.vault.keys import public_key_b64
+    from sealshot.vault.store import Vault
+
+    vault, _ = sealed_vault
+    legacy, forked = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
+    with Vault.open(vault) as opened:
+        opened.append("camera-registered", "t", "camera:cam1", {"camera_id": "cam1", "public_key": public_key_b64(legacy), "replaces_key": True}, legacy)
+    assert verify_vault(vault).ok
+    with Vault.open(vault) as opened:
+        opened.append("camera-registered", "t", "camera:cam1", {"camera_id": "cam1", "public_key": public_key_b64(forked)}, forked)
+    report = verify_vault(vault)
+    assert "audit entry #9 (camera-registered, signer camera:cam1): camera 'cam1' is already registered" in report.problems[0]

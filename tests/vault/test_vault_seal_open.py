@@ -127,14 +127,14 @@ def test_index_is_metadata_only_and_camera_key_is_registered(sealed_vault):
 def test_cli_keygen_run_sealer_open_with_key(tmp_path, cli, make_snapshot, base_time):
     keys, vault = tmp_path / "keys", tmp_path / "vault"
     assert cli("keygen", "--out", keys).exit_code == 0
-    assert cli("keygen", "--out", keys).exit_code == 1  # never overwrites a key
+    assert cli("keygen", "--out", keys).exit_code == 4  # never overwrites a key
     with CameraSealer.open(vault, keys / "authority.pub", "gate") as sealer:
         seal(sealer, make_snapshot("gate", 4, base_time))
     opened = cli("open", "--key", keys / "authority.key", "--vault", vault, "--out", tmp_path / "out")
     assert opened.exit_code == 0, opened.text
     assert len(list((tmp_path / "out").glob("*.png"))) == 1
     public_as_private = cli("open", "--key", keys / "authority.pub", "--vault", vault, "--out", tmp_path / "o2")
-    assert public_as_private.exit_code == 1 and "is not a sealshot authority private key" in public_as_private.text
+    assert public_as_private.exit_code == 4 and "is not a sealshot authority private key" in public_as_private.text
     verified = cli("vault", "verify", "--vault", vault)
     assert verified.exit_code == 0 and "vault OK" in verified.text
 

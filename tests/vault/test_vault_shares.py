@@ -116,8 +116,8 @@ def test_cli_keys_init_and_warrant_open_with_passphrases(tmp_path, cli, make_sna
     wrong.write_text("gamma three\nnot alpha\n")
     refused = cli("open", "--vault", vault, "--shares", keys / "share-3-of-3.json", keys / "share-1-of-3.json",
                   "--passphrase-file", wrong, "--case", "C-1", "--camera", "door", "--from", "2023-11-14", "--to", "2023-11-15", "--out", tmp_path / "o2")  # fmt: skip
-    assert refused.exit_code == 1 and "wrong passphrase" in refused.text
+    assert refused.exit_code == 4 and "wrong passphrase" in refused.text
     too_few = cli("open", "--vault", vault, "--shares", keys / "share-2-of-3.json", "--case", "C-1", "--camera", "door",
                   "--from", "2023-11-14", "--to", "2023-11-15", "--out", tmp_path / "o3")  # fmt: skip
-    assert too_few.exit_code == 1 and "1 distinct share(s) given, but this key needs 2 of 3" in too_few.text
+    assert too_few.exit_code == 4 and "1 distinct share(s) given, but this key needs 2 of 3" in too_few.text
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()

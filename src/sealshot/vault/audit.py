@@ -10,7 +10,11 @@ Who signs what (the key is resolved from the chain itself, never from the entry 
 - ``keys-created`` and ``opened``: the authority's signing key, which only exists where the
   authority private key does (k of n holders, or the single-key file);
 - ``camera-registered``: the camera's own key (proof of possession of the public key it states);
-- ``sealed``: the key most recently registered for that camera;
+  only once per camera: a later key change is a ``camera-rotated`` entry;
+- ``camera-rotated``: the operator key (whoever administers the vault decides which device may seal
+  as that camera; the old key may be lost with a stolen device), with ``details.proof``, the new
+  key's signature over ``rotation_proof_message`` (proof of possession, bound to the camera id);
+- ``sealed``: the key most recently registered or rotated to for that camera;
 - ``purged``: the operator key (retention is routine and needs no quorum).
 """
 
@@ -27,10 +31,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sealshot.vault.encoding import b64decode, b64encode, canonical_json, load_json_object
 from sealshot.vault.errors import VaultError
-from sealshot.vault.keys import AuthorityPublicKey, ed25519_public_from_b64
+from sealshot.vault.keys import AuthorityPublicKey, ed25519_public_from_b64, public_key_b64
 
 GENESIS = "0" * 64
-EVENTS = ("vault-created", "keys-created", "camera-registered", "sealed", "opened", "purged")
+EVENTS = ("vault-created", "keys-created", "camera-registered", "camera-rotated", "sealed", "opened", "purged")
 CAMERA_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -77,6 +81,11 @@ def make_entry(
     # Round-trip through JSON so the signed body is exactly what parse_entry will rebuild.
     unsigned = parse_entry(unsigned.text(), signed=False)
     return replace(unsigned, signature=b64encode(key.sign(canonical_json(unsigned.body()))))
+
+
+def rotation_proof_message(camera_id: str, public_key: str, previous_key: str) -> bytes:
+    """What a camera's new key signs to show that its holder asked for the rotation."""
+    return canonical_json({"purpose": "sealshot camera key rotation v1", "camera_id": camera_id, "public_key": public_key, "previous_key": previous_key})
 
 
 def parse_entry(text: str, signed: bool = True) -> AuditEntry:
@@ -132,7 +141,7 @@ def _signing_key(entry: AuditEntry, state: ChainState) -> ed25519.Ed25519PublicK
         return ed25519_public_from_b64(entry.details.get("public_key"), f"{what}: public_key")
     if state.operator is None or state.authority is None:
         raise VaultError(f"{what}: the log does not start with vault-created")
-    if entry.signer == "operator" and entry.event == "purged":
+    if entry.signer == "operator" and entry.event in ("purged", "camera-rotated"):
         return state.operator
     if entry.signer == "authority" and entry.event in ("keys-created", "opened"):
         return state.authority.signing
@@ -162,7 +171,22 @@ def _apply(entry: AuditEntry, state: ChainState) -> None:
         camera = details.get("camera_id")
         if not isinstance(camera, str) or not CAMERA_ID.match(camera) or entry.signer != f"camera:{camera}":
             raise VaultError(f"{what}: camera id and signer disagree")
+        # Vaults written before camera-rotated existed re-registered a changed key (replaces_key); accepted as history.
+        if camera in state.cameras and details.get("replaces_key") is not True:
+            raise VaultError(f"{what}: camera {camera!r} is already registered; a key change must be a camera-rotated entry")
         state.cameras[camera] = ed25519_public_from_b64(details.get("public_key"), f"{what}: public_key")
+    elif entry.event == "camera-rotated":
+        camera, public, previous = details.get("camera_id"), details.get("public_key"), details.get("previous_key")
+        if not isinstance(camera, str) or camera not in state.cameras:
+            raise VaultError(f"{what}: camera {camera!r} was never registered")
+        if not isinstance(public, str) or previous != public_key_b64(state.cameras[camera]):
+            raise VaultError(f"{what}: previous_key is not the camera's registered key")
+        new_key = ed25519_public_from_b64(public, f"{what}: public_key")
+        try:
+            new_key.verify(b64decode(details.get("proof"), f"{what}: proof", 64), rotation_proof_message(camera, public, previous))
+        except InvalidSignature as error:
+            raise VaultError(f"{what}: the new key's proof of possession is invalid") from error
+        state.cameras[camera] = new_key
     elif entry.event == "sealed":
         snapshot_id = details.get("snapshot_id")
         if not isinstance(snapshot_id, str) or entry.signer != f"camera:{details.get('camera_id')}":
@@ -177,14 +201,16 @@ def _apply(entry: AuditEntry, state: ChainState) -> None:
         state.purged.update(ids)
 
 
-def verify_chain(texts: list[tuple[int, str]]) -> tuple[ChainState, str | None]:
+def verify_chain(texts: list[tuple[int, str]], state: ChainState | None = None) -> tuple[ChainState, str | None]:
     """Walk the stored entries in order; return what was learnt and the first problem (or ``None``).
 
     ``texts`` are ``(row position, entry text)`` in storage order. A deleted entry shows as a gap in
     ``seq`` or a broken ``prev``; a reordered one as a ``seq`` out of place; an edited one as a bad signature.
+    Given the ``state`` of an earlier walk, continue from it with the entries after ``state.count``
+    (``state`` is updated in place); a problem stops the walk where it is found.
     """
-    state = ChainState()
-    for expected, (position, text) in enumerate(texts, start=1):
+    state = ChainState() if state is None else state
+    for expected, (position, text) in enumerate(texts, start=state.count + 1):
         try:
             entry = parse_entry(text)
         except VaultError as error:

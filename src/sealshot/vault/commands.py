@@ -1,38 +1,28 @@
 """CLI commands of the `vault` area; `register(app)` adds them to the `sealshot` app.
 
-``keygen``, ``keys init``, ``open``, ``vault verify``, ``vault purge``, ``vault list``.
+``keygen``, ``keys init``, ``open``, ``vault verify``, ``vault purge``, ``vault list``, ``vault restore-config``,
+``vault camera rotate``.
+Only argument parsing and printing: the work is in :mod:`sealshot.vault.admin` and the policies it calls.
+A ``VaultError`` propagates to the root app, which prints it and exits 4; ``verify`` finding problems
+and ``open`` failing some snapshots exit 1 (``EXIT_PARTIAL``).
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from sealshot.errors import EXIT_PARTIAL
 from sealshot.vault.errors import VaultError
+from sealshot.vault.store import DEFAULTS
 
 console = Console()
 error_console = Console(stderr=True)
-
-
-def _fail_cleanly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a ``VaultError`` into one red line on stderr and exit status 1, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except VaultError as error:
-            error_console.print(f"[bold red]error:[/] {error}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def _actor(actor: str | None) -> str:
@@ -41,58 +31,37 @@ def _actor(actor: str | None) -> str:
     return actor or current_actor()
 
 
-def _read_passphrases(path: Path, count: int, what: str) -> list[str | None]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise VaultError(f"cannot read passphrase file {path}: {error.strerror}") from error
-    if len(lines) < count:
-        raise VaultError(f"passphrase file {path} has {len(lines)} lines, {count} needed (one per {what}; empty line: none)")
-    return [line or None for line in lines[:count]]
-
-
-def _create_vault_for(vault: Path | None, public: Any, private: Any, retention_days: float, actor: str) -> None:
-    if vault is None:
-        return
-    from sealshot.vault.store import Vault
-
-    with Vault.create(vault, public, retention_days, actor) as created:
-        details = {"fingerprint": public.fingerprint, "holders": public.holders, "threshold": public.threshold}
-        created.append("keys-created", actor, "authority", details, private.signing)
-    console.print(f"vault created: {vault} (retention {retention_days:g} days)")
-
-
 ActorOption = Annotated[Optional[str], typer.Option("--actor", help="Who acts, for the audit log (default: the login name).")]
 VaultCreateOption = Annotated[
     Optional[Path], typer.Option("--vault", help="Also create this vault for the new key, and log 'keys-created' in it.")
 ]
 RetentionOption = Annotated[float, typer.Option("--retention-days", help="Retention of a vault created here, in days.")]
+VaultOption = Annotated[Path, typer.Option("--vault", help="The vault folder.")]
 
 
-@_fail_cleanly
+def _print_created_vault(vault: Path | None, retention_days: float) -> None:
+    if vault is not None:
+        console.print(f"vault created: {vault} (retention {retention_days:g} days)")
+
+
 def keygen(
     out: Annotated[Path, typer.Option("--out", help="Folder for authority.pub and authority.key.")],
     vault: VaultCreateOption = None,
-    retention_days: RetentionOption = 30.0,
+    retention_days: RetentionOption = DEFAULTS.retention_days,
     actor: ActorOption = None,
 ) -> None:
     """Write a single authority key pair (simple mode). Cameras get only authority.pub."""
-    from sealshot.vault.keys import AuthorityPrivateKey, secure_directory
+    from sealshot.vault.admin import check_vault_can_be_created, create_single_key, create_vault_for_key
 
-    secure_directory(out)
-    public_path, private_path = out / "authority.pub", out / "authority.key"
-    for path in (public_path, private_path):
-        if path.exists():
-            raise VaultError(f"{path} already exists; refusing to overwrite a key")
-    private = AuthorityPrivateKey.generate()
-    public = private.public()
-    private.save(private_path)
-    public.save(public_path)
-    console.print(f"authority key {public.fingerprint}\n  public (for cameras): {public_path}\n  private (keep secret): {private_path}")
-    _create_vault_for(vault, public, private, retention_days, _actor(actor))
+    if vault is not None:
+        check_vault_can_be_created(vault)
+    keys, private = create_single_key(out)
+    console.print(f"authority key {keys.public.fingerprint}\n  public (for cameras): {keys.public_path}\n  private (keep secret): {keys.private_path}")
+    if vault is not None:
+        create_vault_for_key(vault, keys, private, retention_days, _actor(actor))
+    _print_created_vault(vault, retention_days)
 
 
-@_fail_cleanly
 def keys_init(
     holders: Annotated[int, typer.Option("--holders", "-n", help="Number of key holders (share files).")],
     threshold: Annotated[int, typer.Option("--threshold", "-k", help="Shares needed to open.")],
@@ -104,43 +73,38 @@ def keys_init(
         bool, typer.Option("--prompt-passphrases", help="Ask each holder for a passphrase (hidden input).")
     ] = False,
     vault: VaultCreateOption = None,
-    retention_days: RetentionOption = 30.0,
+    retention_days: RetentionOption = DEFAULTS.retention_days,
     actor: ActorOption = None,
 ) -> None:
     """Create the authority key and split it into n Shamir shares, any k of which open the vault."""
-    from sealshot.vault.keys import AuthorityPrivateKey, secure_directory
-    from sealshot.vault.shares import split_key, write_shares
+    from sealshot.vault.admin import check_vault_can_be_created, create_split_key, create_vault_for_key, read_passphrases
 
+    if vault is not None:
+        check_vault_can_be_created(vault)
     passphrases: list[str | None] | None = None
     if passphrase_file is not None:
-        passphrases = _read_passphrases(passphrase_file, holders, "holder")
+        passphrases = read_passphrases(passphrase_file, holders, "holder")
     elif prompt_passphrases:
         passphrases = [
             typer.prompt(f"Passphrase for holder {i} (empty: none)", default="", hide_input=True, confirmation_prompt=True, show_default=False)
             or None
             for i in range(1, holders + 1)
         ]
-    private = AuthorityPrivateKey.generate()
-    public, files = split_key(private, holders, threshold, passphrases)
-    secure_directory(out)
-    public_path = out / "authority.pub"
-    if public_path.exists():
-        raise VaultError(f"{public_path} already exists; refusing to overwrite a key")
-    paths = write_shares(out, files)
-    public.save(public_path)
-    console.print(f"authority key {public.fingerprint}: {threshold} of {holders} shares needed")
-    console.print(f"  public (for cameras): {public_path}")
-    for index, path in enumerate(paths, start=1):
+    keys, private = create_split_key(out, holders, threshold, passphrases)
+    console.print(f"authority key {keys.public.fingerprint}: {threshold} of {holders} shares needed")
+    console.print(f"  public (for cameras): {keys.public_path}")
+    for index, path in enumerate(keys.share_paths, start=1):
         protected = bool(passphrases and passphrases[index - 1])
         console.print(f"  holder {index}: {path}{' (passphrase)' if protected else ''}")
-    _create_vault_for(vault, public, private, retention_days, _actor(actor))
+    if vault is not None:
+        create_vault_for_key(vault, keys, private, retention_days, _actor(actor))
+    _print_created_vault(vault, retention_days)
     del private
 
 
-@_fail_cleanly
 def open_command(
-    vault: Annotated[Path, typer.Option("--vault", help="The vault folder.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the decrypted PNGs (outside the vault).")],
+    vault: VaultOption,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the decrypted PNGs (outside the vault; created 0700).")],
     extra_shares: Annotated[Optional[list[Path]], typer.Argument(help="More share files, after --shares.", show_default=False)] = None,
     key: Annotated[Optional[Path], typer.Option("--key", help="Single private key file (from `sealshot keygen`).")] = None,
     shares: Annotated[Optional[list[Path]], typer.Option("--shares", help="Share files: --shares s1 s2 s3.")] = None,
@@ -154,53 +118,36 @@ def open_command(
     actor: ActorOption = None,
 ) -> None:
     """Decrypt sealed snapshots: with --key, or under a warrant with k-of-n --shares and a scope."""
-    from sealshot.vault.keys import AuthorityPrivateKey
-    from sealshot.vault.opener import Scope, open_snapshots, parse_time
-    from sealshot.vault.shares import parse_share, reconstruct, share_needs_passphrase
-    from sealshot.vault.store import Vault
+    from sealshot.vault.admin import open_warrant, open_with_key
+    from sealshot.vault.scope import Scope, parse_time
 
     share_paths = list(shares or []) + list(extra_shares or [])
     if extra_shares and not shares:
         raise VaultError(f"unexpected arguments {[str(p) for p in extra_shares]}")
     if (key is None) == (not share_paths):
         raise VaultError("give either --key PRIVATE or --shares s1 s2 ...")
-    if share_paths and not (case and camera and start and end):
-        raise VaultError("opening with shares is a warrant: --case, --camera, --from and --to are required")
     scope = Scope(tuple(camera or ()), parse_time(start) if start else None, parse_time(end) if end else None)
     if key is not None:
-        private = AuthorityPrivateKey.load(key)
+        result = open_with_key(vault, key, scope, case, out, _actor(actor))
     else:
-        with Vault.open(vault) as opened:
-            authority = opened.authority
-        passphrases = _read_passphrases(passphrase_file, len(share_paths), "share") if passphrase_file else None
-        parsed = []
-        for position, path in enumerate(share_paths):
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise VaultError(f"cannot read share file {path}: {error.strerror}") from error
-            passphrase = passphrases[position] if passphrases else None
-            if passphrase is None and share_needs_passphrase(data, str(path)) and sys.stdin.isatty():
-                passphrase = typer.prompt(f"Passphrase for {path}", hide_input=True)
-            parsed.append(parse_share(data, str(path), passphrase))
-        private = reconstruct(parsed, authority)
-    result = open_snapshots(vault, private, out, scope, case, _actor(actor))
-    del private
+        ask = (lambda path: typer.prompt(f"Passphrase for {path}", hide_input=True)) if sys.stdin.isatty() else None
+        result = open_warrant(vault, share_paths, scope, case or "", out, _actor(actor), passphrase_file, ask)
     console.print(f"opened {len(result.written)} snapshot(s) into {out}; logged as audit entry #{result.entry.seq if result.entry else '?'}")
+    for problem in result.verification_problems:
+        error_console.print(f"[bold yellow]vault fails verification (logged with this opening):[/] {problem}", highlight=False)
     for failure in result.failures:
         error_console.print(f"[bold red]failed:[/] {failure}", highlight=False)
     if result.failures:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
-@_fail_cleanly
 def verify_command(
-    vault: Annotated[Path, typer.Option("--vault", help="The vault folder.")],
+    vault: VaultOption,
     expect_head: Annotated[
         Optional[str], typer.Option("--expect-head", help="A head hash noted earlier; the log must still contain it.")
     ] = None,
 ) -> None:
-    """Check the hash chain, every signature, and every indexed file; name the first broken entry."""
+    """Check the hash chain, every signature, and every indexed file; name the first broken entry (exit 1)."""
     from sealshot.vault.verify import verify_vault
 
     report = verify_vault(vault, expect_head)
@@ -210,28 +157,26 @@ def verify_command(
         error_console.print(f"[bold red]FAIL:[/] {problem}", highlight=False)
     console.print(f"{report.entries} audit entries, {report.snapshots} snapshots indexed, head {report.head}")
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)
     console.print("[green]vault OK[/]")
 
 
-@_fail_cleanly
 def purge_command(
-    vault: Annotated[Path, typer.Option("--vault", help="The vault folder.")],
+    vault: VaultOption,
     now: Annotated[Optional[str], typer.Option("--now", help="Pretend it is this time (ISO-8601 or UNIX seconds).")] = None,
     actor: ActorOption = None,
 ) -> None:
     """Delete every snapshot older than the vault's retention period, and log it."""
-    from sealshot.vault.opener import iso, parse_time
     from sealshot.vault.retention import purge
+    from sealshot.vault.scope import iso, parse_time
 
     result = purge(vault, _actor(actor), parse_time(now) if now else None)
     console.print(f"purged {len(result.purged)} snapshot(s) seen before {iso(result.cutoff_utc)}; {result.removed_files} file(s) removed")
 
 
-@_fail_cleanly
-def list_command(vault: Annotated[Path, typer.Option("--vault", help="The vault folder.")]) -> None:
+def list_command(vault: VaultOption) -> None:
     """List the indexed snapshots' metadata (no pixels, no key needed)."""
-    from sealshot.vault.opener import iso
+    from sealshot.vault.scope import iso
     from sealshot.vault.store import Vault
 
     with Vault.open(vault) as opened:
@@ -246,6 +191,27 @@ def list_command(vault: Annotated[Path, typer.Option("--vault", help="The vault 
     console.print(table)
 
 
+def rotate_command(
+    vault: VaultOption,
+    camera: Annotated[str, typer.Option("--camera", help="The camera id whose key changes.")],
+    new_key: Annotated[Path, typer.Option("--new-key", help="The camera's new Ed25519 key (PEM); created there if missing.")],
+    actor: ActorOption = None,
+) -> None:
+    """Log a camera key change, signed by the vault's operator key; instances with the old key stop sealing."""
+    from sealshot.vault.sealer import rotate_camera_key
+
+    entry = rotate_camera_key(vault, camera, new_key, _actor(actor))
+    console.print(f"camera {camera} now seals with {new_key}; logged as audit entry #{entry.seq}. Restart it with --camera-key {new_key}")
+
+
+def restore_config_command(vault: VaultOption) -> None:
+    """Rebuild a lost vault.json from the signed first audit entry (authority, retention, operator key)."""
+    from sealshot.vault.store import Vault
+
+    config = Vault.restore_config(vault)
+    console.print(f"restored {vault / 'vault.json'}: authority {config.authority.fingerprint}, retention {config.retention_days:g} days")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("keygen")(keygen)
@@ -253,10 +219,12 @@ def register(app: typer.Typer) -> None:
     keys_app.command("init")(keys_init)
     app.add_typer(keys_app, name="keys")
     app.command("open")(open_command)
-    vault_app = typer.Typer(help="Check and maintain a vault: verify, purge, list.", no_args_is_help=True)
+    vault_app = typer.Typer(help="Check and maintain a vault: verify, purge, list, camera keys.", no_args_is_help=True)
     vault_app.command("verify")(verify_command)
     vault_app.command("purge")(purge_command)
     vault_app.command("list")(list_command)
+    vault_app.command("restore-config")(restore_config_command)
+    camera_app = typer.Typer(help="Camera keys registered in a vault.", no_args_is_help=True)
+    camera_app.command("rotate")(rotate_command)
+    vault_app.add_typer(camera_app, name="camera")
     app.add_typer(vault_app, name="vault")
-
-

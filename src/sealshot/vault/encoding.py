@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import math
 import os
@@ -77,6 +78,17 @@ def read_json_file(path: Path, what: str) -> dict[str, Any]:
     return load_json_object(data, f"{what} {path}")
 
 
+def describe_os_error(error: OSError) -> str:
+    """An OS error in words, spelling out the two ways a full disk shows (ENOSPC, and EFBIG under a size limit)."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{error.strerror} (the disk is full)"
+    if error.errno == errno.EFBIG:
+        return f"{error.strerror} (the file size limit was reached: the disk is full for this process)"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{error.strerror} (the vault is read-only for this user)"
+    return error.strerror or str(error)
+
+
 def fsync_directory(directory: Path) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
@@ -85,27 +97,85 @@ def fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` so that ``path`` holds either nothing/the old content or all of it, durably.
-
-    A temp file in the same folder, fsync, rename over the target, fsync the folder.
-    A crash leaves at most a ``.tmp-*`` file, which the vault recognises and cleans.
-    """
+def _write_temporary(path: Path, data: bytes, mode: int) -> Path:
     temporary = path.parent / f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as error:
+        raise VaultError(f"cannot write {path}: {describe_os_error(error)}") from error
     try:
         view = memoryview(data)
         while view:
             written = os.write(descriptor, view)
             view = view[written:]
         os.fsync(descriptor)
+    except OSError as error:
+        os.close(descriptor)
+        temporary.unlink(missing_ok=True)
+        raise VaultError(f"cannot write {path}: {describe_os_error(error)}") from error
     except BaseException:
         os.close(descriptor)
         temporary.unlink(missing_ok=True)
         raise
     os.close(descriptor)
-    os.replace(temporary, path)
-    fsync_directory(path.parent)
+    return temporary
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` so that ``path`` holds either nothing/the old content or all of it, durably.
+
+    A temp file in the same folder, fsync, rename over the target, fsync the folder.
+    A crash leaves at most a ``.tmp-*`` file, which the vault recognises and cleans.
+    Any OS failure (full disk, read-only folder) is a ``VaultError`` naming ``path``.
+    """
+    temporary = _write_temporary(path, data, mode)
+    try:
+        os.replace(temporary, path)
+        fsync_directory(path.parent)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise VaultError(f"cannot write {path}: {describe_os_error(error)}") from error
+
+
+def create_exclusive(path: Path, data: bytes, mode: int = 0o600) -> bool:
+    """Durably create ``path`` with ``data`` unless it exists; ``True`` if this call created it.
+
+    ``link`` fails if the target exists, so of two processes racing to create one key exactly
+    one wins, and the loser reads the winner's complete file (never a half-written one).
+    """
+    temporary = _write_temporary(path, data, mode)
+    try:
+        os.link(temporary, path)
+        fsync_directory(path.parent)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as error:
+        raise VaultError(f"cannot write {path}: {describe_os_error(error)}") from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def make_private_directory(path: Path) -> bool:
+    """Create ``path`` (and missing parents) with mode 0700; ``True`` if it was created.
+
+    The mode of a folder that already exists is left alone: it may be shared (``/tmp``).
+    """
+    if path.is_dir():
+        return False
+    if path.exists():
+        raise VaultError(f"{path} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        if not path.is_dir():
+            raise VaultError(f"{path} is a file, not a folder") from None
+        return False  # another process made it meanwhile
+    except OSError as error:
+        raise VaultError(f"cannot create folder {path}: {describe_os_error(error)}") from error
+    os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+    return True
 
 
 def shred(path: Path) -> None:
@@ -115,6 +185,8 @@ def shred(path: Path) -> None:
         with open(path, "r+b", buffering=0) as handle:
             handle.write(b"\0" * size)
             os.fsync(handle.fileno())
+        path.unlink(missing_ok=True)
     except FileNotFoundError:
         return
-    path.unlink(missing_ok=True)
+    except OSError as error:
+        raise VaultError(f"cannot delete {path}: {describe_os_error(error)}") from error

@@ -9,7 +9,6 @@ quorum of holders took part. Cameras only ever see the two public keys.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,18 +159,9 @@ def load_signing_key(path: Path, what: str) -> ed25519.Ed25519PrivateKey:
     return key
 
 
-def save_signing_key(path: Path, key: ed25519.Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, pem, mode=0o600)
-
-
-def load_or_create_signing_key(path: Path, what: str) -> ed25519.Ed25519PrivateKey:
-    if path.exists():
-        return load_signing_key(path, what)
-    key = ed25519.Ed25519PrivateKey.generate()
-    save_signing_key(path, key)
-    return key
+def generate_signing_key_pem(key: ed25519.Ed25519PrivateKey) -> bytes:
+    """The unencrypted PKCS#8 PEM of an Ed25519 key, as the vault stores operator and camera keys."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
 def public_key_b64(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) -> str:
@@ -181,8 +171,3 @@ def public_key_b64(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) ->
 
 def ed25519_public_from_b64(text: object, what: str) -> ed25519.Ed25519PublicKey:
     return ed25519.Ed25519PublicKey.from_public_bytes(b64decode(text, what, 32))
-
-
-def secure_directory(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)

@@ -1,86 +1,40 @@
 """Opening sealed snapshots: with the single private key, or under a warrant with k-of-n shares.
 
+Which snapshots a warrant opens is decided from signed data only: the camera-signed ``sealed``
+entries (camera id, seen time, file hash) of the verified part of the audit log. An index row
+must agree with its entry, and the sealed file's hash and header with both, before anything is
+decrypted; a snapshot that fails any check is reported and not opened, the others still are.
+If the vault fails verification, what still verifies is opened and the ``opened`` entry records
+the failure (see the README, "What a verification failure blocks").
+
 The authority private key exists only in this process's memory. Decrypted images are written only
 to the output folder the user named (never inside the vault), after the ``opened`` entry, signed
-with the authority key, has been committed to the audit log.
+with the authority key, has been committed to the audit log; the folder is checked before that.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sealshot.vault.audit import AuditEntry, verify_chain
-from sealshot.vault.encoding import atomic_write, plain
+from sealshot.vault.audit import AuditEntry
+from sealshot.vault.encoding import atomic_write, describe_os_error, make_private_directory, plain
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPrivateKey
-from sealshot.vault.sealed import parse_sealed, unseal
-from sealshot.vault.store import IndexRow, Vault
+from sealshot.vault.scope import Scope, iso
+from sealshot.vault.sealed import SealedFile, unseal
+from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
-
-def parse_time(text: str) -> float:
-    """ISO-8601 (``2024-05-01T12:00:00Z``; no zone means UTC) or UNIX seconds, to UNIX seconds."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as error:
-        raise VaultError(f"{text!r} is neither an ISO-8601 time nor UNIX seconds") from error
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which snapshots a warrant covers: cameras (empty: all) and a time window on ``seen_at_utc``."""
-
-    cameras: tuple[str, ...] = ()
-    start_utc: float | None = None
-    end_utc: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.start_utc is not None and self.end_utc is not None and self.start_utc > self.end_utc:
-            raise VaultError(f"the scope starts ({iso(self.start_utc)}) after it ends ({iso(self.end_utc)})")
-
-    def sql(self) -> tuple[str, tuple[Any, ...]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.cameras:
-            clauses.append(f"camera_id IN ({', '.join('?' for _ in self.cameras)})")
-            params.extend(self.cameras)
-        if self.start_utc is not None:
-            clauses.append("seen_at_utc >= ?")
-            params.append(self.start_utc)
-        if self.end_utc is not None:
-            clauses.append("seen_at_utc <= ?")
-            params.append(self.end_utc)
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "cameras": list(self.cameras),
-            "from_utc": self.start_utc,
-            "to_utc": self.end_utc,
-            "from": iso(self.start_utc) if self.start_utc is not None else None,
-            "to": iso(self.end_utc) if self.end_utc is not None else None,
-        }
+MANIFEST_NAME = "manifest.json"
 
 
 @dataclass
 class OpenResult:
     written: list[Path] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    verification_problems: list[str] = field(default_factory=list)
     entry: AuditEntry | None = None
 
 
@@ -89,58 +43,100 @@ def _is_inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def prepare_output(out_dir: Path, vault_root: Path) -> Path:
+    """Make sure decrypted images can be written to ``out_dir`` before the opening is logged.
+
+    A folder this creates gets mode 0700; an existing one is used as it is, unless it already
+    holds the evidence of an earlier opening (its manifest), which is never overwritten.
+    """
+    out = Path(out_dir)
+    if _is_inside(out, vault_root):
+        raise VaultError("the output folder must be outside the vault, so no plaintext ever lands in it")
+    if out.exists() and not out.is_dir():
+        raise VaultError(f"--out {out} is an existing file, not a folder; nothing was opened or logged")
+    make_private_directory(out)
+    if (out / MANIFEST_NAME).exists():
+        raise VaultError(f"--out {out} already holds an opening ({MANIFEST_NAME}); choose a new folder")
+    probe = out / ".sealshot-write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise VaultError(f"cannot write to --out {out}: {describe_os_error(error)}; nothing was opened or logged") from error
+    return out
+
+
+def _check_against_entry(snapshot_id: str, details: dict[str, Any], row: IndexRow | None) -> None:
+    if row is None:
+        raise VaultError(f"snapshot {snapshot_id}: its index row is missing (deleted); not opened")
+    if (row.camera_id, row.seen_at_utc, row.sha256) != (details.get("camera_id"), details.get("seen_at_utc"), details.get("file_sha256")):
+        raise VaultError(f"snapshot {snapshot_id}: the index row disagrees with its signed 'sealed' audit entry (index edited); not opened")
+
+
 def open_snapshots(
-    vault_dir: Path, private: AuthorityPrivateKey, out_dir: Path, scope: Scope, case_id: str | None, actor: str
+    vault_dir: Path,
+    private: AuthorityPrivateKey,
+    out_dir: Path,
+    scope: Scope,
+    case_id: str | None,
+    actor: str,
+    *,
+    settings: VaultSettings = DEFAULTS,
 ) -> OpenResult:
     """Decrypt the snapshots in ``scope`` to ``out_dir`` and log the opening; see the module docstring."""
-    vault = Vault.open(Path(vault_dir))
-    try:
-        if not vault.authority.matches(private):
-            raise VaultError(f"this key does not open vault {vault_dir} (sealed for authority {vault.authority.fingerprint})")
-        if _is_inside(Path(out_dir), vault.root):
-            raise VaultError("the output folder must be outside the vault, so no plaintext ever lands in it")
-        _, problem = verify_chain(vault.audit_texts())
-        if problem is not None:
-            raise VaultError(f"vault {vault_dir} fails verification, refusing to open it: {problem}")
-        where, params = scope.sql()
+    with Vault.open(Path(vault_dir), settings) as vault:
+        state, chain_problem = vault.chain()
+        if state.authority is None:
+            raise VaultError(f"vault {vault_dir}: audit entry #1 does not verify ({chain_problem}); the vault's authority is unknown, nothing can be opened")
+        if not state.authority.matches(private):
+            raise VaultError(f"this key does not open vault {vault_dir} (sealed for authority {state.authority.fingerprint})")
         result = OpenResult()
-        images: list[tuple[IndexRow, bytes]] = []
-        for row in vault.rows(where, params):
-            path = vault.snapshots_dir / row.file_name
+        result.verification_problems = [p for p in (chain_problem, vault.config_problem(state)) if p is not None]
+        out = prepare_output(Path(out_dir), vault.root)
+
+        in_scope = {
+            snapshot_id: details
+            for snapshot_id, details in state.sealed.items()
+            if snapshot_id not in state.purged and scope.contains(details.get("camera_id"), details.get("seen_at_utc"))
+        }
+        rows = {row.snapshot_id: row for row in vault.rows(ids=in_scope)}
+        for row in vault.rows(scope):  # rows that only an edited or unverified index puts in scope
+            if row.snapshot_id not in in_scope:
+                reason = "its signed 'sealed' entry puts it outside the scope (index edited)" if row.snapshot_id in state.sealed else "no verified 'sealed' entry records it"
+                result.failures.append(f"snapshot {row.snapshot_id}: the index puts it in scope but {reason}; not opened")
+        images: list[tuple[str, SealedFile, bytes]] = []
+        for snapshot_id in sorted(in_scope, key=lambda i: (float(in_scope[i].get("seen_at_utc") or 0.0), i)):
+            details = in_scope[snapshot_id]
             try:
-                try:
-                    data = path.read_bytes()
-                except OSError as error:
-                    raise VaultError(f"sealed file {path} cannot be read: {error.strerror}") from error
-                if hashlib.sha256(data).hexdigest() != row.sha256:
-                    raise VaultError(f"sealed file {path} does not match its recorded hash (altered or corrupt)")
-                sealed = parse_sealed(data, str(path))
-                if sealed.snapshot_id != row.snapshot_id:
-                    raise VaultError(f"sealed file {path} holds snapshot {sealed.snapshot_id}, not {row.snapshot_id}")
-                images.append((row, unseal(sealed, private, str(path))))
+                _check_against_entry(snapshot_id, details, rows.get(snapshot_id))
+                sealed, _ = vault.read_sealed(snapshot_id, details.get("file_sha256"))
+                if (sealed.metadata.get("camera_id"), sealed.metadata.get("seen_at_utc")) != (details.get("camera_id"), details.get("seen_at_utc")):
+                    raise VaultError(f"snapshot {snapshot_id}: the sealed file's header disagrees with its signed entry; not opened")
+                images.append((snapshot_id, sealed, unseal(sealed, private, str(vault.sealed_path(snapshot_id)))))
             except VaultError as error:
                 result.failures.append(str(error))
-        details = {
+
+        details: dict[str, Any] = {
             "case_id": case_id,
             "scope": scope.to_json(),
-            "snapshot_ids": [row.snapshot_id for row, _ in images],
+            "snapshot_ids": [snapshot_id for snapshot_id, _, _ in images],
             "failed": len(result.failures),
         }
+        if result.verification_problems:
+            details["verification_failed"] = result.verification_problems
         # The opening is on the record before any image leaves memory.
         result.entry = vault.append("opened", actor, "authority", details, private.signing)
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        manifest = []
-        for row, png in images:
-            target = out / f"{row.snapshot_id}.png"
-            atomic_write(target, png, mode=0o600)
-            result.written.append(target)
-            manifest.append(plain(row.__dict__) | {"image": target.name, "seen_at": iso(row.seen_at_utc)})
-        atomic_write(
-            out / "manifest.json",
-            json.dumps({"case_id": case_id, "scope": scope.to_json(), "audit_seq": result.entry.seq, "snapshots": manifest}, indent=2).encode(),
-            mode=0o600,
-        )
-        return result
-    finally:
-        vault.close()
+
+    manifest = []
+    for snapshot_id, sealed, png in images:
+        target = out / f"{snapshot_id}.png"
+        atomic_write(target, png, mode=0o600)
+        result.written.append(target)
+        metadata = plain(sealed.metadata)  # authenticated by the decryption, unlike the index row
+        manifest.append(metadata | {"snapshot_id": snapshot_id, "sealed_at_utc": sealed.header.get("sealed_at_utc"),
+                                    "image": target.name, "seen_at": iso(float(metadata["seen_at_utc"]))})  # fmt: skip
+    body = {"case_id": case_id, "scope": scope.to_json(), "audit_seq": result.entry.seq, "snapshots": manifest}
+    if result.verification_problems:
+        body["verification_failed"] = result.verification_problems
+    atomic_write(out / MANIFEST_NAME, json.dumps(body, indent=2).encode(), mode=0o600)
+    return result

@@ -1,25 +1,28 @@
 """Retention: delete every snapshot older than the vault's retention period, and record it.
 
+The period is the one fixed in the signed ``vault-created`` entry; if ``vault.json`` says otherwise
+the purge is refused (an edited configuration must neither delete early nor keep forever). Which
+snapshots have expired is decided from the signed ``seen_at_utc`` of their ``sealed`` entries.
+
 Order, so that a crash never leaves a sealed file nobody will delete: (1) one transaction deletes the
 index rows and appends the operator-signed ``purged`` entry naming them; (2) the files are overwritten
 and unlinked; (3) the index is vacuumed (with ``secure_delete`` on, freed pages are zeroed anyway).
 A file named in a ``purged`` entry that is still present (crash between 1 and 2) is deleted by the next
-purge or camera start. Only the log keeps the snapshot id, its file hash and when it was purged; never
-its metadata or pixels.
+purge or camera start.
+
+What remains of a purged snapshot: its ``sealed`` entry in the log (snapshot id, camera id, seen time,
+file size and SHA-256), which cannot be removed without breaking the signed chain, and its id in the
+``purged`` entry. Its pixels, its sealed file and its index row (track, quality, box, frame) are gone.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sealshot.vault.audit import verify_chain
-from sealshot.vault.encoding import TEMP_PREFIX, fsync_directory, shred
 from sealshot.vault.errors import VaultError
-from sealshot.vault.sealed import SEALED_SUFFIX, parse_sealed
-from sealshot.vault.store import Vault
+from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
 
 @dataclass
@@ -29,50 +32,50 @@ class PurgeResult:
     removed_files: int = 0
 
 
-def purge(vault_dir: Path, actor: str, now: float | None = None) -> PurgeResult:
-    vault = Vault.open(Path(vault_dir))
-    try:
+def purge(vault_dir: Path, actor: str, now: float | None = None, *, settings: VaultSettings = DEFAULTS) -> PurgeResult:
+    """Purge what has expired at ``now`` (default: the current time)."""
+    with Vault.open(Path(vault_dir), settings) as vault:
         operator = vault.operator_key()
         now = time.time() if now is None else now
-        result = PurgeResult(cutoff_utc=now - vault.config.retention_days * 86400.0)
         with vault.lock():
-            state, _ = verify_chain(vault.audit_texts())  # deletion must go on even if the log is damaged
-            expired = [row.snapshot_id for row in vault.rows("WHERE seen_at_utc < ?", (result.cutoff_utc,))]
-            indexed = {row.snapshot_id for row in vault.rows()}
-            stray: list[str] = []  # sealed files that a crash left unrecorded, past retention
-            for path in vault.snapshots_dir.iterdir():
-                snapshot_id = path.name.removesuffix(SEALED_SUFFIX)
-                if not path.name.endswith(SEALED_SUFFIX) or snapshot_id in indexed or snapshot_id in state.sealed:
-                    continue
+            # Deletion goes on even if a later entry is damaged: retention is a duty, not a privilege.
+            state, problem = vault.chain()
+            if state.retention_days is None:
+                raise VaultError(f"vault {vault_dir}: audit entry #1 does not verify ({problem}); the retention period is unknown, refusing to purge")
+            if state.retention_days != vault.config.retention_days:
+                raise VaultError(
+                    f"vault {vault_dir}: vault.json says retention {vault.config.retention_days:g} days but the signed "
+                    f"audit entry #1 says {state.retention_days:g}; refusing to purge (restore vault.json)"
+                )
+            files = vault.scan_files()
+            result = PurgeResult(cutoff_utc=now - state.retention_days * 86400.0)
+            indexed = {row.snapshot_id: row for row in vault.rows()}
+            expired = set()
+            for snapshot_id, row in indexed.items():
+                signed = state.sealed.get(snapshot_id)
+                seen = signed.get("seen_at_utc") if signed is not None else row.seen_at_utc
+                if isinstance(seen, (int, float)) and seen < result.cutoff_utc:
+                    expired.add(snapshot_id)
+            stray = set()  # sealed files that a crash left unrecorded, past retention
+            for snapshot_id in set(files.sealed) - set(indexed) - set(state.sealed):
                 try:
-                    seen = parse_sealed(path.read_bytes(), str(path)).metadata["seen_at_utc"]
+                    sealed, _ = vault.read_sealed(snapshot_id)
                 except VaultError:
                     continue
-                if seen < result.cutoff_utc:
-                    stray.append(snapshot_id)
+                if sealed.metadata["seen_at_utc"] < result.cutoff_utc:
+                    stray.add(snapshot_id)
             result.purged = sorted(expired) + sorted(stray)
             if result.purged:
                 details = {
                     "snapshot_ids": result.purged,
                     "cutoff_utc": result.cutoff_utc,
-                    "retention_days": vault.config.retention_days,
+                    "retention_days": state.retention_days,
                     "now_utc": now,
                 }
-
-                def delete_rows(connection: sqlite3.Connection) -> None:
-                    connection.executemany("DELETE FROM snapshots WHERE snapshot_id = ?", [(i,) for i in expired])
-
-                vault.append("purged", actor, "operator", details, operator, also=delete_rows)
-            doomed = set(result.purged) | (state.purged - indexed)
-            for path in list(vault.snapshots_dir.iterdir()):
-                if path.name.startswith(TEMP_PREFIX) or path.name.removesuffix(SEALED_SUFFIX) in doomed:
-                    shred(path)
-                    result.removed_files += 1
-            fsync_directory(vault.snapshots_dir)
-            try:
-                vault.connection.execute("VACUUM")
-            except sqlite3.Error as error:
-                raise VaultError(f"index {vault.index_path}: vacuum failed: {error}") from error
+                vault.append("purged", actor, "operator", details, operator, delete=sorted(expired))
+            doomed = set(result.purged) | (state.purged - set(indexed))
+            result.removed_files = vault.remove_files(
+                files.temporary + [path for snapshot_id, path in files.sealed.items() if snapshot_id in doomed]
+            )
+            vault.vacuum()
         return result
-    finally:
-        vault.close()

@@ -3,7 +3,9 @@
 Order of one seal, chosen so that a kill -9 at any point leaves a vault that verifies:
 
 1. encode the crop as PNG and HPKE-encrypt it, all in memory;
-2. under the vault's writer lock, write ``snapshots/ID.seal`` atomically (temp file, fsync, rename, fsync dir);
+2. under the vault's writer lock, check that this camera's key is still the one registered in the log
+   (a second instance with another key, or a rotation, makes this instance refuse, loudly), then write
+   ``snapshots/ID.seal`` atomically (temp file, fsync, rename, fsync dir);
 3. in one SQLite transaction, insert the index row and append the camera-signed ``sealed`` entry.
 
 A crash inside 2 leaves a ``.tmp-*`` file (ciphertext only); a crash between 2 and 3 leaves a sealed
@@ -25,12 +27,12 @@ import numpy as np
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sealshot.vault.audit import CAMERA_ID, verify_chain
-from sealshot.vault.encoding import TEMP_PREFIX, atomic_write, plain, shred
+from sealshot.vault.audit import CAMERA_ID, AuditEntry, ChainState, rotation_proof_message
+from sealshot.vault.encoding import b64encode, plain
 from sealshot.vault.errors import VaultError
-from sealshot.vault.keys import AuthorityPublicKey, load_or_create_signing_key, public_key_b64
-from sealshot.vault.sealed import SEALED_FORMAT, SEALED_SUFFIX, SUITE_NAME, encode_png, parse_sealed, seal
-from sealshot.vault.store import IndexRow, Vault
+from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
+from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
+from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
 
 def current_actor() -> str:
@@ -79,12 +81,14 @@ def sealed_details(row: IndexRow, recovered: bool = False) -> dict[str, Any]:
 class CameraSealer:
     """Seals snapshots of one camera into one vault. Holds no private authority key, ever."""
 
-    def __init__(self, vault: Vault, camera_id: str, camera_key: ed25519.Ed25519PrivateKey, actor: str) -> None:
+    def __init__(
+        self, vault: Vault, camera_id: str, camera_key: ed25519.Ed25519PrivateKey, actor: str, chain: ChainState
+    ) -> None:
         self.vault = vault
         self.camera_id = camera_id
         self._camera_key = camera_key
         self.actor = actor
-        self.sealed_count = 0
+        self._chain = chain
         self.recovered_count = 0
 
     @classmethod
@@ -95,82 +99,72 @@ class CameraSealer:
         camera_id: str,
         camera_key: Path | None = None,
         retention_days: float | None = None,
+        *,
+        settings: VaultSettings = DEFAULTS,
     ) -> "CameraSealer":
         """Open (or create) ``vault_dir`` for sealing to the authority public key in ``recipient``.
 
         The camera's Ed25519 key is read from ``camera_key`` (created there if missing), or kept in
-        the vault's ``cameras/`` folder. Its public half is registered in the audit log once.
+        the vault's ``cameras/`` folder. Its public half is registered in the audit log on the first
+        start; a different key later is refused until ``rotate_camera_key`` logs the change.
         """
         if not CAMERA_ID.match(camera_id):
             raise VaultError(f"camera id {camera_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
         authority = AuthorityPublicKey.load(Path(recipient))
         actor = current_actor()
-        vault, _ = Vault.open_or_create(Path(vault_dir), authority, retention_days, actor)
+        vault, _ = Vault.open_or_create(Path(vault_dir), authority, retention_days, actor, settings)
         try:
-            key_path = Path(camera_key) if camera_key is not None else vault.cameras_dir / f"{camera_id}.key"
-            key = load_or_create_signing_key(key_path, f"camera key of {camera_id!r}")
-            sealer = cls(vault, camera_id, key, actor)
-            sealer._register_and_recover()
+            with vault.lock():
+                key_path = Path(camera_key) if camera_key is not None else vault.camera_key_path(camera_id)
+                key = Vault.load_or_create_signing_key(key_path, f"camera key of {camera_id!r}")
+                state = writable_chain(vault)
+                sealer = cls(vault, camera_id, key, actor, state)
+                if camera_id not in state.cameras:
+                    public = public_key_b64(key)
+                    vault.append("camera-registered", actor, f"camera:{camera_id}", {"camera_id": camera_id, "public_key": public}, key)
+                sealer._check_registration()
+                sealer._recover()
         except BaseException:
             vault.close()
             raise
         return sealer
 
-    def _register_and_recover(self) -> None:
-        with self.vault.lock():
-            state, problem = verify_chain(self.vault.audit_texts())
-            if problem is not None:
-                raise VaultError(f"vault {self.vault.root} fails verification, refusing to add to it: {problem}")
-            public = public_key_b64(self._camera_key)
-            registered = state.cameras.get(self.camera_id)
-            if registered is None or public_key_b64(registered) != public:
-                self.vault.append(
-                    "camera-registered",
-                    self.actor,
-                    f"camera:{self.camera_id}",
-                    {"camera_id": self.camera_id, "public_key": public, "replaces_key": registered is not None},
-                    self._camera_key,
-                )
-            self._recover(set(state.sealed), state.purged)
+    def _check_registration(self) -> None:
+        """Bring the chain up to date (we hold the lock) and refuse unless our key is the registered one."""
+        state, problem = self.vault.chain(self._chain)
+        if problem is not None:
+            raise VaultError(f"vault {self.vault.root} fails verification, refusing to add to it: {problem}")
+        registered = state.cameras.get(self.camera_id)
+        if registered is None or public_key_b64(registered) != public_key_b64(self._camera_key):
+            raise VaultError(
+                f"camera {self.camera_id!r} is registered in vault {self.vault.root} with another key "
+                f"({key_fingerprint(registered)}); this key is {key_fingerprint(self._camera_key)}. "
+                "Refusing to seal: a key change must be logged first with `sealshot vault camera rotate`, "
+                "and every instance of the camera restarted with the new key"
+            )
 
-    def _recover(self, recorded: set[str], purged: set[str]) -> None:
+    def _recover(self) -> None:
         """Clean what a crash left (we hold the writer lock, so no other writer is mid-write)."""
-        directory = self.vault.snapshots_dir
-        for path in sorted(directory.iterdir()):
-            if path.name.startswith(TEMP_PREFIX):
-                shred(path)
-                continue
-            if not path.name.endswith(SEALED_SUFFIX):
-                continue
-            snapshot_id = path.name.removesuffix(SEALED_SUFFIX)
-            if snapshot_id in recorded:
-                if snapshot_id in purged:
-                    shred(path)  # a purge was interrupted after recording it
-                continue
+        files = self.vault.scan_files()
+        self.vault.remove_files(files.temporary)
+        recorded, purged = set(self._chain.sealed), self._chain.purged
+        self.vault.remove_files(path for snapshot_id, path in files.sealed.items() if snapshot_id in recorded and snapshot_id in purged)
+        for snapshot_id in sorted(set(files.sealed) - recorded):
             try:
-                data = path.read_bytes()
-                sealed = parse_sealed(data, str(path))
+                sealed, digest = self.vault.read_sealed(snapshot_id)
             except VaultError:
                 continue  # not ours to judge; verify reports it
-            if sealed.snapshot_id != snapshot_id or sealed.metadata.get("camera_id") != self.camera_id:
+            if sealed.metadata.get("camera_id") != self.camera_id or sealed.header.get("authority") != self.vault.authority.fingerprint:
                 continue
-            if sealed.header.get("authority") != self.vault.authority.fingerprint:
-                continue
-            row = index_row(snapshot_id, sealed.metadata, float(sealed.header.get("sealed_at_utc", 0.0) or 0.0),
-                            path.name, hashlib.sha256(data).hexdigest(), len(data))
-            self._record(row, recovered=True)
+            sealed_at = sealed.header.get("sealed_at_utc")
+            sealed_at = float(sealed_at) if isinstance(sealed_at, (int, float)) and not isinstance(sealed_at, bool) else 0.0
+            size = files.sealed[snapshot_id].stat().st_size
+            self._record(index_row(snapshot_id, sealed.metadata, sealed_at, files.sealed[snapshot_id].name, digest, size), recovered=True)
             self.recovered_count += 1
+        self._chain, _ = self.vault.chain(self._chain)
 
     def _record(self, row: IndexRow, recovered: bool = False) -> None:
-        placeholders = ", ".join("?" for _ in row.to_sql())
-        self.vault.append(
-            "sealed",
-            self.actor,
-            f"camera:{self.camera_id}",
-            sealed_details(row, recovered),
-            self._camera_key,
-            also=lambda connection: connection.execute(f"INSERT INTO snapshots VALUES ({placeholders})", row.to_sql()),
-        )
+        self.vault.append("sealed", self.actor, f"camera:{self.camera_id}", sealed_details(row, recovered), self._camera_key, insert=row)
 
     def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
         """Seal one RGB crop with its metadata (no pixels: ids, times, quality, box); when this returns
@@ -190,12 +184,10 @@ class CameraSealer:
             "metadata": metadata,
         }
         blob = seal(encode_png(crop), header, self.vault.authority)
-        file_name = f"{snapshot_id}{SEALED_SUFFIX}"
-        row = index_row(snapshot_id, metadata, sealed_at, file_name, hashlib.sha256(blob).hexdigest(), len(blob))
         with self.vault.lock():
-            atomic_write(self.vault.snapshots_dir / file_name, blob, mode=0o600)
-            self._record(row)
-        self.sealed_count += 1
+            self._check_registration()
+            file_name = self.vault.write_sealed(snapshot_id, blob)
+            self._record(index_row(snapshot_id, metadata, sealed_at, file_name, hashlib.sha256(blob).hexdigest(), len(blob)))
         return snapshot_id
 
     def close(self) -> None:
@@ -206,3 +198,46 @@ class CameraSealer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def writable_chain(vault: Vault) -> ChainState:
+    """The verified chain of a vault that may be added to; a broken chain or a changed ``vault.json`` is refused."""
+    state, problem = vault.chain()
+    if problem is None:
+        problem = vault.config_problem(state)
+    if problem is not None:
+        raise VaultError(
+            f"vault {vault.root} fails verification, refusing to add to it: {problem} "
+            "(snapshots that verify can still be opened under a warrant; see the README, 'Recovery')"
+        )
+    return state
+
+
+def key_fingerprint(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey | None) -> str:
+    if key is None:
+        return "none"
+    return hashlib.sha256(public_key_b64(key).encode()).hexdigest()[:16]
+
+
+def rotate_camera_key(vault_dir: Path, camera_id: str, new_key_path: Path, actor: str, *, settings: VaultSettings = DEFAULTS) -> AuditEntry:
+    """Log that ``camera_id`` now seals with the key at ``new_key_path`` (created there if missing).
+
+    Signed by the vault's operator key, with the new key's proof of possession; from this entry on,
+    instances still holding the old key are refused at their next seal.
+    """
+    with Vault.open(Path(vault_dir), settings) as vault, vault.lock():
+        state = writable_chain(vault)
+        previous = state.cameras.get(camera_id)
+        if previous is None:
+            raise VaultError(f"camera {camera_id!r} is not registered in vault {vault.root}; its first run registers it")
+        new_key = Vault.load_or_create_signing_key(Path(new_key_path), f"new camera key of {camera_id!r}")
+        public, previous_public = public_key_b64(new_key), public_key_b64(previous)
+        if public == previous_public:
+            raise VaultError(f"{new_key_path} is already the registered key of camera {camera_id!r}")
+        details = {
+            "camera_id": camera_id,
+            "public_key": public,
+            "previous_key": previous_public,
+            "proof": b64encode(new_key.sign(rotation_proof_message(camera_id, public, previous_public))),
+        }
+        return vault.append("camera-rotated", actor, "operator", details, vault.operator_key())

@@ -40,6 +40,7 @@ class Share:
     holders: int
     value: bytes  # 32 bytes: y of the first half, then y of the second half
     source: str
+    signature: bytes = b""  # the authority's Ed25519 signature over signed_part(), checked by reconstruct
 
     def signed_part(self) -> bytes:
         return canonical_json(
@@ -126,8 +127,8 @@ def _positive_int(body: dict[str, Any], name: str, what: str) -> int:
     return value
 
 
-def parse_share(data: bytes, source: str, passphrase: str | None = None) -> tuple[Share, bytes]:
-    """Read one share file (decrypting it with ``passphrase`` if protected); returns the share and its signature.
+def parse_share(data: bytes, source: str, passphrase: str | None = None) -> Share:
+    """Read one share file (decrypting it with ``passphrase`` if protected), with its signature.
 
     Every malformation is a ``VaultError`` naming ``source``; the signature is checked later,
     against the vault's authority key, by :func:`reconstruct`.
@@ -170,36 +171,36 @@ def parse_share(data: bytes, source: str, passphrase: str | None = None) -> tupl
         raise VaultError(f"{what}: unknown protection {protection!r}")
     value = b64decode(value_text, f"{what}: share", 32)
     signature = b64decode(signature_text, f"{what}: signature", 64)
-    return Share(fingerprint, index, threshold, holders, value, source), signature
+    return Share(fingerprint, index, threshold, holders, value, source, signature)
 
 
-def reconstruct(shares: Sequence[tuple[Share, bytes]], authority: AuthorityPublicKey) -> AuthorityPrivateKey:
+def reconstruct(shares: Sequence[Share], authority: AuthorityPublicKey) -> AuthorityPrivateKey:
     """Rebuild the authority private key from at least ``threshold`` verified shares, or refuse clearly."""
     if not shares:
         raise VaultError("no key shares given")
-    for share, signature in shares:
+    for share in shares:
         if share.authority_fingerprint != authority.fingerprint:
             raise VaultError(
                 f"share file {share.source} belongs to authority key {share.authority_fingerprint}, "
                 f"but this vault is sealed for {authority.fingerprint}"
             )
         try:
-            authority.signing.verify(signature, share.signed_part())
+            authority.signing.verify(share.signature, share.signed_part())
         except InvalidSignature as error:
             raise VaultError(
                 f"share file {share.source} is not signed by this vault's authority key: it was altered or forged"
             ) from error
-    thresholds = {share.threshold for share, _ in shares}
+    thresholds = {share.threshold for share in shares}
     if len(thresholds) != 1 or (authority.threshold is not None and thresholds != {authority.threshold}):
         raise VaultError("the shares disagree about the threshold")
     threshold = thresholds.pop()
     by_index: dict[int, Share] = {}
-    for share, _ in shares:
+    for share in shares:
         if share.index in by_index:
             raise VaultError(f"share files {by_index[share.index].source} and {share.source} are the same share (#{share.index})")
         by_index[share.index] = share
     if len(by_index) < threshold:
-        raise VaultError(f"{len(by_index)} distinct share(s) given, but this key needs {threshold} of {shares[0][0].holders}")
+        raise VaultError(f"{len(by_index)} distinct share(s) given, but this key needs {threshold} of {shares[0].holders}")
     chosen = sorted(by_index.values(), key=lambda s: s.index)[:threshold]
     if threshold == 1:
         raw = chosen[0].value

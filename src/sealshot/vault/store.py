@@ -5,10 +5,13 @@ Layout::
     VAULT/
       vault.json        format, creation time, retention period, authority public keys, operator public key
       index.sqlite      table ``snapshots`` (metadata, no pixels) and table ``audit`` (the signed chain)
-      operator.key      the vault's Ed25519 operator key (signs vault-created and purged entries)
+      operator.key      the vault's Ed25519 operator key (signs vault-created, purged and camera-rotated entries)
       cameras/ID.key    a camera's Ed25519 key, unless the camera keeps its own elsewhere
       snapshots/ID.seal one sealed file per snapshot
       .lock             writers hold an exclusive flock on it while they write
+
+``Vault`` is the one owner of this layout: every SQL statement, every path and every read of a
+sealed file is here; sealing, opening, retention and verification are policies over its methods.
 
 Index and log live in one SQLite database so that a snapshot's index row and its ``sealed``
 entry are committed in one transaction: after a crash both exist or neither does.
@@ -17,6 +20,7 @@ entry are committed in one transaction: after a crash both exist or neither does
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import math
 import os
 import sqlite3
@@ -24,23 +28,47 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterable, Iterator
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sealshot.vault.audit import AuditEntry, make_entry, parse_entry, GENESIS
-from sealshot.vault.encoding import atomic_write, canonical_json, read_json_file
+from sealshot.vault.audit import GENESIS, AuditEntry, ChainState, make_entry, parse_entry, verify_chain
+from sealshot.vault.encoding import (
+    TEMP_PREFIX,
+    atomic_write,
+    canonical_json,
+    create_exclusive,
+    describe_os_error,
+    fsync_directory,
+    make_private_directory,
+    read_json_file,
+    shred,
+)
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import (
     AuthorityPublicKey,
     ed25519_public_from_b64,
+    generate_signing_key_pem,
     load_signing_key,
     public_key_b64,
-    save_signing_key,
 )
+from sealshot.vault.scope import Scope
+from sealshot.vault.sealed import SEALED_SUFFIX, SealedFile, parse_sealed
 
 CONFIG_FORMAT = "sealshot-vault-v1"
-DEFAULT_RETENTION_DAYS = 30.0
+CONFIG_NAME, INDEX_NAME, LOCK_NAME, OPERATOR_KEY_NAME = "vault.json", "index.sqlite", ".lock", "operator.key"
+SNAPSHOTS_DIR, CAMERAS_DIR = "snapshots", "cameras"
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    """Defaults of the vault, in one place; the command options refer to these."""
+
+    retention_days: float = 30.0
+    lock_timeout_s: float = 60.0  # how long a writer waits for another writer (the vault's lock, SQLite's lock) before giving up
+
+
+DEFAULTS = VaultSettings()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -153,10 +181,23 @@ class VaultConfig:
         )
 
 
-def _connect(path: Path, create: bool) -> sqlite3.Connection:
+
+
+class VaultExists(VaultError):
+    """``create`` found a vault already there (another process may just have created it)."""
+
+
+def _sqlite_error(path: Path, error: sqlite3.Error) -> VaultError:
+    text = str(error)
+    if "readonly" in text or "read-only" in text:
+        text += " (the vault is read-only for this user)"
+    return VaultError(f"index {path}: {text}")
+
+
+def _connect(path: Path, create: bool, busy_timeout_s: float) -> sqlite3.Connection:
     mode = "rwc" if create else "rw"
     try:
-        connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=30.0, isolation_level=None)
+        connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=busy_timeout_s, isolation_level=None)
         # secure_delete zeroes freed pages, so purged rows do not linger in the file.
         connection.execute("PRAGMA secure_delete = ON")
         connection.execute("PRAGMA journal_mode = DELETE")
@@ -172,90 +213,160 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
     return connection
 
 
-class Vault:
-    """An open vault folder. Use :meth:`open`, :meth:`create` or :meth:`open_or_create`."""
+@dataclass(frozen=True)
+class SnapshotFiles:
+    """What the snapshots folder holds: sealed files by snapshot id, unfinished writes, anything else."""
 
-    def __init__(self, root: Path, config: VaultConfig, connection: sqlite3.Connection) -> None:
+    sealed: dict[str, Path]
+    temporary: list[Path]
+    unexpected: list[Path]
+
+
+class Vault:
+    """An open vault folder: its layout, index, audit log and sealed files.
+
+    Use :meth:`open`, :meth:`create` or :meth:`open_or_create`; close it (or use ``with``).
+    """
+
+    def __init__(self, root: Path, config: VaultConfig, connection: sqlite3.Connection, settings: VaultSettings = DEFAULTS) -> None:
         self.root = root
         self.config = config
         self.connection = connection
+        self.settings = settings
 
     # -- layout -----------------------------------------------------------------------------
-    @staticmethod
-    def config_path(root: Path) -> Path:
-        return root / "vault.json"
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
 
     @property
     def index_path(self) -> Path:
-        return self.root / "index.sqlite"
+        return self.root / INDEX_NAME
 
     @property
     def snapshots_dir(self) -> Path:
-        return self.root / "snapshots"
+        return self.root / SNAPSHOTS_DIR
 
     @property
     def cameras_dir(self) -> Path:
-        return self.root / "cameras"
+        return self.root / CAMERAS_DIR
 
     @property
     def operator_key_path(self) -> Path:
-        return self.root / "operator.key"
+        return self.root / OPERATOR_KEY_NAME
 
     @property
     def authority(self) -> AuthorityPublicKey:
         return self.config.authority
 
+    def sealed_path(self, snapshot_id: str) -> Path:
+        return self.snapshots_dir / f"{snapshot_id}{SEALED_SUFFIX}"
+
     # -- opening ------------------------------------------------------------------------------
-    @classmethod
-    def open(cls, root: Path) -> "Vault":
-        root = Path(root)
-        if not cls.config_path(root).exists():
-            raise VaultError(f"{root} is not a sealshot vault (no vault.json)")
-        config = VaultConfig.from_json(read_json_file(cls.config_path(root), "vault configuration"), f"{cls.config_path(root)}")
-        return cls(root, config, _connect(root / "index.sqlite", create=False))
+    @staticmethod
+    def _check_folder(root: Path) -> None:
+        if root.exists() and not root.is_dir():
+            raise VaultError(f"vault {root} is a file, not a folder")
 
     @classmethod
-    def create(cls, root: Path, authority: AuthorityPublicKey, retention_days: float, actor: str) -> "Vault":
+    def open(cls, root: Path, settings: VaultSettings = DEFAULTS) -> "Vault":
+        """Open an existing, complete vault; an incomplete one is reported, never repaired silently."""
         root = Path(root)
-        if not 0 < retention_days < 1e6 or not math.isfinite(retention_days):
+        cls._check_folder(root)
+        config_path = root / CONFIG_NAME
+        if not config_path.exists():
+            if root.is_dir() and _holds_vault_data(root):
+                raise _incomplete(root)
+            raise VaultError(f"{root} is not a sealshot vault (no {CONFIG_NAME})")
+        if not (root / INDEX_NAME).exists():
+            raise VaultError(f"vault {root} is incomplete: {INDEX_NAME} is missing (restore it from a backup)")
+        config = VaultConfig.from_json(read_json_file(config_path, "vault configuration"), f"{config_path}")
+        return cls(root, config, _connect(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s), settings)
+
+    @classmethod
+    def create(
+        cls, root: Path, authority: AuthorityPublicKey, retention_days: float, actor: str, settings: VaultSettings = DEFAULTS
+    ) -> "Vault":
+        """Create a vault in a new or empty folder; a folder with anything in it is refused."""
+        root = Path(root)
+        if not math.isfinite(retention_days) or not 0 < retention_days < 1e6:
             raise VaultError(f"retention must be a positive number of days, got {retention_days}")
-        root.mkdir(parents=True, exist_ok=True)
-        os.chmod(root, 0o700)  # the index says who was seen when: personal data, even without pixels
-        with writer_lock(root):
-            if cls.config_path(root).exists():
-                raise VaultError(f"{root} already holds a vault")
-            # vault.json is written last, so leftovers of a create that crashed are simply redone.
-            (root / "index.sqlite").unlink(missing_ok=True)
-            (root / "index.sqlite-journal").unlink(missing_ok=True)
-            for name in ("snapshots", "cameras"):
-                (root / name).mkdir(mode=0o700, exist_ok=True)
+        cls._check_folder(root)
+        foreign = sorted(name for name in (_listing(root) if root.is_dir() else []) if not _is_vault_name(name))
+        if foreign:  # checked before taking the lock, which would leave a .lock file in someone else's folder
+            raise _not_empty(root, foreign)
+        make_private_directory(root)  # the index says who was seen when: personal data, even without pixels
+        with writer_lock(root, settings.lock_timeout_s):
+            cls.refuse_unless_creatable(root)
+            for name in (SNAPSHOTS_DIR, CAMERAS_DIR):
+                make_private_directory(root / name)
             operator = ed25519.Ed25519PrivateKey.generate()
-            save_signing_key(root / "operator.key", operator)
+            atomic_write(root / OPERATOR_KEY_NAME, generate_signing_key_pem(operator), mode=0o600)
             config = VaultConfig(round(time.time(), 6), float(retention_days), authority, operator.public_key())
-            vault = cls(root, config, _connect(root / "index.sqlite", create=True))
-            os.chmod(root / "index.sqlite", 0o600)
+            vault = cls(root, config, _connect(root / INDEX_NAME, create=True, busy_timeout_s=settings.lock_timeout_s), settings)
+            os.chmod(root / INDEX_NAME, 0o600)
             details = {
                 "authority": authority.to_json(),
                 "retention_days": config.retention_days,
                 "operator_public": public_key_b64(operator),
             }
             vault.append("vault-created", actor, "operator", details, operator)
-            atomic_write(cls.config_path(root), canonical_json(config.to_json()) + b"\n", mode=0o644)
+            # vault.json is written last: without it the folder is reported as incomplete, never reused.
+            atomic_write(root / CONFIG_NAME, canonical_json(config.to_json()) + b"\n", mode=0o644)
         return vault
 
     @classmethod
-    def open_or_create(
-        cls, root: Path, authority: AuthorityPublicKey, retention_days: float | None, actor: str
-    ) -> tuple["Vault", bool]:
-        """Open the vault at ``root``, creating it for ``authority`` if missing; ``(vault, created)``."""
+    def restore_config(cls, root: Path, settings: VaultSettings = DEFAULTS) -> VaultConfig:
+        """Rebuild a lost ``vault.json`` from the signed ``vault-created`` entry (authority, retention, operator key)."""
         root = Path(root)
-        if not cls.config_path(root).exists():
+        cls._check_folder(root)
+        if (root / CONFIG_NAME).exists():
+            raise VaultError(f"vault {root} has its {CONFIG_NAME}; nothing to restore")
+        if not (root / INDEX_NAME).exists():
+            raise VaultError(f"vault {root} has no {INDEX_NAME}; {CONFIG_NAME} can only be rebuilt from its audit log")
+        connection = _connect(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s)
+        try:
+            with writer_lock(root, settings.lock_timeout_s):
+                first = connection.execute("SELECT seq, entry FROM audit WHERE seq = 1").fetchall()
+                state, problem = verify_chain(first)
+                if state.authority is None or state.operator is None or state.retention_days is None:
+                    raise VaultError(f"vault {root}: audit entry #1 does not verify ({problem or 'missing'}); {CONFIG_NAME} cannot be rebuilt")
+                config = VaultConfig(parse_entry(first[0][1]).time_utc, state.retention_days, state.authority, state.operator)
+                atomic_write(root / CONFIG_NAME, canonical_json(config.to_json()) + b"\n", mode=0o644)
+        except sqlite3.Error as error:
+            raise _sqlite_error(root / INDEX_NAME, error) from error
+        finally:
+            connection.close()
+        return config
+
+    @classmethod
+    def refuse_unless_creatable(cls, root: Path) -> None:
+        """Raise unless ``root`` is a missing or empty folder: never create over a vault, an incomplete one, or other files."""
+        root = Path(root)
+        cls._check_folder(root)
+        if not root.is_dir():
+            return
+        if (root / CONFIG_NAME).exists():
+            raise VaultExists(f"{root} already holds a vault")
+        if _holds_vault_data(root):
+            raise _incomplete(root)
+        leftovers = sorted(set(_listing(root)) - {LOCK_NAME})
+        if leftovers:
+            raise _not_empty(root, leftovers)
+
+    @classmethod
+    def open_or_create(
+        cls, root: Path, authority: AuthorityPublicKey, retention_days: float | None, actor: str, settings: VaultSettings = DEFAULTS
+    ) -> tuple["Vault", bool]:
+        """Open the vault at ``root``, creating it for ``authority`` if the folder is missing or empty."""
+        root = Path(root)
+        cls._check_folder(root)
+        if not (root / CONFIG_NAME).exists():
             try:
-                return cls.create(root, authority, DEFAULT_RETENTION_DAYS if retention_days is None else retention_days, actor), True
-            except VaultError:
-                if not cls.config_path(root).exists():
-                    raise  # otherwise another process created it meanwhile: open theirs
-        vault = cls.open(root)
+                return cls.create(root, authority, settings.retention_days if retention_days is None else retention_days, actor, settings), True
+            except VaultExists:
+                pass  # another process created it meanwhile: open theirs
+        vault = cls.open(root, settings)
         if vault.authority.fingerprint != authority.fingerprint:
             vault.close()
             raise VaultError(
@@ -279,26 +390,32 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        with writer_lock(self.root, self.settings.lock_timeout_s):
+            yield
+
+    # -- keys -----------------------------------------------------------------------------------
     def operator_key(self) -> ed25519.Ed25519PrivateKey:
         key = load_signing_key(self.operator_key_path, "vault operator key")
         if public_key_b64(key) != public_key_b64(self.config.operator_public):
-            raise VaultError(f"{self.operator_key_path} does not match the operator key in vault.json")
+            raise VaultError(f"{self.operator_key_path} does not match the operator key in {CONFIG_NAME}")
         return key
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        with writer_lock(self.root):
-            yield
+    def camera_key_path(self, camera_id: str) -> Path:
+        return self.cameras_dir / f"{camera_id}.key"
 
-    # -- index and log ------------------------------------------------------------------------
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self.connection.execute(sql, params).fetchall()
-        except sqlite3.Error as error:
-            raise VaultError(f"index {self.index_path}: {error}") from error
+    @staticmethod
+    def load_or_create_signing_key(path: Path, what: str) -> ed25519.Ed25519PrivateKey:
+        """Read the key at ``path``, or create it there; of two racing creators one wins, both use its key."""
+        if not path.exists():
+            make_private_directory(path.parent)
+            create_exclusive(path, generate_signing_key_pem(ed25519.Ed25519PrivateKey.generate()), mode=0o600)
+        return load_signing_key(path, what)
 
-    def audit_texts(self) -> list[tuple[int, str]]:
-        rows = self._query("SELECT seq, entry FROM audit ORDER BY seq")
+    # -- the audit log --------------------------------------------------------------------------
+    def audit_texts(self, after_seq: int = 0) -> list[tuple[int, str]]:
+        rows = self._query("SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
         result = []
         for position, text in rows:
             if not isinstance(position, int) or not isinstance(text, str):
@@ -306,9 +423,23 @@ class Vault:
             result.append((position, text))
         return result
 
-    def rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[IndexRow]:
-        sql = f"SELECT {', '.join(INDEX_COLUMNS)} FROM snapshots {where} ORDER BY seen_at_utc, snapshot_id"
-        return [IndexRow.from_sql(row) for row in self._query(sql, params)]
+    def chain(self, state: ChainState | None = None) -> tuple[ChainState, str | None]:
+        """Verify the log (continuing ``state`` if given); what it proves and its first problem."""
+        return verify_chain(self.audit_texts(state.count if state is not None else 0), state)
+
+    def config_problem(self, state: ChainState) -> str | None:
+        """How ``vault.json`` disagrees with the signed ``vault-created`` entry, if it does."""
+        config = self.config
+        if state.authority is None:
+            return None
+        if (
+            state.authority.fingerprint != config.authority.fingerprint
+            or state.retention_days != config.retention_days
+            or state.operator is None
+            or public_key_b64(state.operator) != public_key_b64(config.operator_public)
+        ):
+            return f"{CONFIG_NAME} disagrees with audit entry #1 (authority, retention or operator key was changed)"
+        return None
 
     def append(
         self,
@@ -317,39 +448,187 @@ class Vault:
         signer: str,
         details: dict[str, Any],
         key: ed25519.Ed25519PrivateKey,
-        also: Callable[[sqlite3.Connection], None] | None = None,
+        insert: "IndexRow | None" = None,
+        delete: Iterable[str] = (),
     ) -> AuditEntry:
-        """Append one signed entry, and run ``also`` (index changes) in the same transaction."""
+        """Append one signed entry; insert the index row ``insert`` and delete the rows of ``delete``
+        in the same transaction (after a crash, both happened or neither)."""
         connection = self.connection
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 last = connection.execute("SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                if last is None:
-                    seq, prev = 1, GENESIS
-                else:
-                    if not isinstance(last[1], str):
-                        raise VaultError(f"the last audit entry in {self.index_path} is malformed; run `sealshot vault verify`")
-                    seq, prev = last[0] + 1, parse_entry(last[1]).hash
+                seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, _entry_hash(last[1]))
                 entry = make_entry(seq, event, actor, signer, details, prev, key)
                 connection.execute("INSERT INTO audit (seq, entry) VALUES (?, ?)", (seq, entry.text()))
-                if also is not None:
-                    also(connection)
+                if insert is not None:
+                    placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
+                    connection.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", insert.to_sql())
+                connection.executemany("DELETE FROM snapshots WHERE snapshot_id = ?", [(i,) for i in delete])
                 connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                # SQLite already rolled back on some errors (a full disk): rolling back again would hide the cause.
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise VaultError(f"index {self.index_path}: {error}") from error
+            raise _sqlite_error(self.index_path, error) from error
         return entry
+
+    # -- the index ------------------------------------------------------------------------------
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise _sqlite_error(self.index_path, error) from error
+
+    def rows(self, scope: Scope | None = None, seen_before: float | None = None, ids: Iterable[str] | None = None) -> list[IndexRow]:
+        """Index rows, optionally those a scope selects, seen before a time, or with given ids (all ``AND``)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if scope is not None and scope.cameras:
+            clauses.append(f"camera_id IN ({', '.join('?' for _ in scope.cameras)})")
+            params.extend(scope.cameras)
+        if scope is not None and scope.start_utc is not None:
+            clauses.append("seen_at_utc >= ?")
+            params.append(scope.start_utc)
+        if scope is not None and scope.end_utc is not None:
+            clauses.append("seen_at_utc <= ?")
+            params.append(scope.end_utc)
+        if seen_before is not None:
+            clauses.append("seen_at_utc < ?")
+            params.append(seen_before)
+        if ids is not None:
+            wanted = list(ids)
+            clauses.append(f"snapshot_id IN ({', '.join('?' for _ in wanted)})")
+            params.extend(wanted)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {', '.join(INDEX_COLUMNS)} FROM snapshots {where} ORDER BY seen_at_utc, snapshot_id"
+        return [IndexRow.from_sql(row) for row in self._query(sql, tuple(params))]
+
+    def vacuum(self) -> None:
+        try:
+            self.connection.execute("VACUUM")
+        except sqlite3.Error as error:
+            raise _sqlite_error(self.index_path, error) from error
+
+    # -- sealed files -----------------------------------------------------------------------------
+    def write_sealed(self, snapshot_id: str, blob: bytes) -> str:
+        """Durably write a sealed file (hold the lock); its file name."""
+        path = self.sealed_path(snapshot_id)
+        atomic_write(path, blob, mode=0o600)
+        return path.name
+
+    def read_sealed(self, snapshot_id: str, expected_sha256: str | None = None) -> tuple[SealedFile, str]:
+        """Read, hash-check and parse one sealed file; ``(parsed file, its SHA-256)``, or a ``VaultError``."""
+        path = self.sealed_path(snapshot_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as error:
+            raise VaultError(f"sealed file {path} is missing") from error
+        except OSError as error:
+            raise VaultError(f"sealed file {path} cannot be read: {describe_os_error(error)}") from error
+        digest = hashlib.sha256(data).hexdigest()
+        if expected_sha256 is not None and digest != expected_sha256:
+            raise VaultError(f"sealed file {path} does not match its recorded hash (altered or corrupt)")
+        sealed = parse_sealed(data, str(path))
+        if sealed.snapshot_id != snapshot_id:
+            raise VaultError(f"sealed file {path} holds snapshot {sealed.snapshot_id}, not {snapshot_id}")
+        return sealed, digest
+
+    def scan_files(self) -> SnapshotFiles:
+        """Everything in the snapshots folder, sorted by name; a missing folder is a ``VaultError``."""
+        try:
+            paths = sorted(self.snapshots_dir.iterdir())
+        except FileNotFoundError as error:
+            raise VaultError(f"vault {self.root} has no {SNAPSHOTS_DIR}/ folder (it was deleted or moved)") from error
+        except OSError as error:
+            raise VaultError(f"cannot read {self.snapshots_dir}: {describe_os_error(error)}") from error
+        sealed: dict[str, Path] = {}
+        temporary: list[Path] = []
+        unexpected: list[Path] = []
+        for path in paths:
+            if path.name.startswith(TEMP_PREFIX):
+                temporary.append(path)
+            elif path.name.endswith(SEALED_SUFFIX) and path.is_file():
+                sealed[path.name.removesuffix(SEALED_SUFFIX)] = path
+            else:
+                unexpected.append(path)
+        return SnapshotFiles(sealed, temporary, unexpected)
+
+    def remove_files(self, paths: Iterable[Path]) -> int:
+        """Overwrite and unlink files of the snapshots folder; how many."""
+        count = 0
+        for path in paths:
+            shred(path)
+            count += 1
+        if count:
+            fsync_directory(self.snapshots_dir)
+        return count
+
+
+def _entry_hash(text: object) -> str:
+    """The chain hash of a stored entry; a damaged last entry still gets a hash, so an opening can be logged after it."""
+    try:
+        return parse_entry(text).hash  # type: ignore[arg-type]
+    except VaultError:
+        raw = text if isinstance(text, str) else repr(text)
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _holds_vault_data(root: Path) -> bool:
+    return any(name in {INDEX_NAME, OPERATOR_KEY_NAME, SNAPSHOTS_DIR} for name in _listing(root))
+
+
+def _incomplete(root: Path) -> VaultError:
+    return VaultError(
+        f"vault {root} is incomplete: it holds vault data but no {CONFIG_NAME}; refusing to use or re-create it "
+        f"(rebuild it from the signed log with `sealshot vault restore-config`; see the README, 'Recovery')"
+    )
+
+
+def _is_vault_name(name: str) -> bool:
+    return name in {CONFIG_NAME, INDEX_NAME, f"{INDEX_NAME}-journal", LOCK_NAME, OPERATOR_KEY_NAME, SNAPSHOTS_DIR, CAMERAS_DIR} or name.startswith(TEMP_PREFIX)
+
+
+def _not_empty(root: Path, names: list[str]) -> VaultError:
+    return VaultError(
+        f"cannot create a vault in {root}: the folder is not empty and is not a vault "
+        f"(holds {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+    )
+
+
+def _listing(root: Path) -> list[str]:
+    try:
+        return [path.name for path in root.iterdir()]
+    except OSError as error:
+        raise VaultError(f"cannot read folder {root}: {describe_os_error(error)}") from error
 
 
 @contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
-    """Exclusive advisory lock on ``root/.lock``; the kernel drops it if the holder dies (even kill -9)."""
-    descriptor = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+def writer_lock(root: Path, timeout_s: float = DEFAULTS.lock_timeout_s) -> Iterator[None]:
+    """Exclusive advisory lock on ``root/.lock``; the kernel drops it if the holder dies (even kill -9).
+
+    Polls instead of blocking, so that a signal handler runs at once and a stuck holder is
+    reported after ``timeout_s`` instead of hanging the caller.
+    """
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        descriptor = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise VaultError(f"cannot take the writer lock {root / LOCK_NAME}: {describe_os_error(error)}") from error
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise VaultError(
+                        f"vault {root} is busy: another process has held its writer lock for over {timeout_s:g} s; "
+                        "try again later, or stop the other sealshot process"
+                    ) from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(descriptor)

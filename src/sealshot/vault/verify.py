@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sealshot.vault.audit import GENESIS, verify_chain
-from sealshot.vault.encoding import TEMP_PREFIX
+from sealshot.vault.audit import GENESIS, ChainState
 from sealshot.vault.errors import VaultError
-from sealshot.vault.keys import public_key_b64
-from sealshot.vault.sealed import SEALED_SUFFIX, parse_sealed
-from sealshot.vault.store import Vault
+from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
 
 @dataclass
@@ -27,38 +23,28 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_vault(vault_dir: Path, expect_head: str | None = None) -> VerifyReport:
+def verify_vault(vault_dir: Path, expect_head: str | None = None, *, settings: VaultSettings = DEFAULTS) -> VerifyReport:
+    """Check everything; a problem is reported, never raised (a vault that cannot be opened is one)."""
     report = VerifyReport()
     try:
-        vault = Vault.open(Path(vault_dir))
+        with Vault.open(Path(vault_dir), settings) as vault:
+            _verify(vault, report, expect_head)
     except VaultError as error:
         report.problems.append(str(error))
-        return report
-    try:
-        _verify(vault, report, expect_head)
-    except VaultError as error:
-        report.problems.append(str(error))
-    finally:
-        vault.close()
     return report
 
 
 def _verify(vault: Vault, report: VerifyReport, expect_head: str | None) -> None:
-    state, problem = verify_chain(vault.audit_texts())
+    state, problem = vault.chain()
     chain_complete = problem is None
     if problem is not None:
         report.problems.append(f"first broken entry: {problem}")
     report.entries, report.head = state.count, state.head
     if expect_head is not None and expect_head not in state.hashes:
         report.problems.append(f"the log does not contain the expected head {expect_head} (entries were cut off or rewritten)")
-    config = vault.config
-    if state.authority is not None and (
-        state.authority.fingerprint != config.authority.fingerprint
-        or state.retention_days != config.retention_days
-        or state.operator is None
-        or public_key_b64(state.operator) != public_key_b64(config.operator_public)
-    ):
-        report.problems.append("vault.json disagrees with audit entry #1 (authority, retention or operator key was changed)")
+    config_problem = vault.config_problem(state)
+    if config_problem is not None:
+        report.problems.append(config_problem)
 
     rows = vault.rows()
     report.snapshots = len(rows)
@@ -66,50 +52,41 @@ def _verify(vault: Vault, report: VerifyReport, expect_head: str | None) -> None
     for row in rows:
         name = f"snapshot {row.snapshot_id}"
         if chain_complete:
-            details = state.sealed.get(row.snapshot_id)
-            if details is None:
-                report.problems.append(f"{name} is indexed but no audit entry records its sealing")
-            elif (
-                details.get("file_sha256") != row.sha256
-                or details.get("camera_id") != row.camera_id
-                or details.get("seen_at_utc") != row.seen_at_utc
-            ):
-                report.problems.append(f"{name}: the index row disagrees with its signed 'sealed' audit entry (index edited)")
-            if row.snapshot_id in state.purged:
-                report.problems.append(f"{name} was purged but is still indexed")
-        path = vault.snapshots_dir / row.file_name
-        if row.file_name != f"{row.snapshot_id}{SEALED_SUFFIX}":
+            _check_row_against_log(name, row.snapshot_id, (row.camera_id, row.seen_at_utc, row.sha256), state, report)
+        if row.file_name != vault.sealed_path(row.snapshot_id).name:
             report.problems.append(f"{name}: index names an unexpected file {row.file_name!r}")
             continue
         try:
-            data = path.read_bytes()
-        except OSError:
-            report.problems.append(f"{name}: sealed file {path} is missing")
-            continue
-        if hashlib.sha256(data).hexdigest() != row.sha256:
-            report.problems.append(f"{name}: sealed file {path} does not match its recorded hash (altered or corrupt)")
-            continue
-        try:
-            sealed = parse_sealed(data, str(path))
+            sealed, _ = vault.read_sealed(row.snapshot_id, row.sha256)
         except VaultError as error:
             report.problems.append(f"{name}: {error}")
             continue
-        if sealed.snapshot_id != row.snapshot_id or sealed.metadata.get("camera_id") != row.camera_id:
-            report.problems.append(f"{name}: sealed file {path} holds another snapshot")
+        if sealed.metadata.get("camera_id") != row.camera_id:
+            report.problems.append(f"{name}: sealed file {vault.sealed_path(row.snapshot_id)} holds another camera's snapshot")
 
     if chain_complete:
         for snapshot_id in sorted(set(state.sealed) - state.purged - indexed):
             report.problems.append(f"snapshot {snapshot_id} is recorded as sealed but missing from the index (row deleted)")
 
-    for path in sorted(vault.snapshots_dir.iterdir()):
-        snapshot_id = path.name.removesuffix(SEALED_SUFFIX)
-        if path.name.startswith(TEMP_PREFIX):
-            report.notes.append(f"{path.name}: unfinished write left by a crash (ciphertext only); removed on the next camera start or purge")
-        elif not path.name.endswith(SEALED_SUFFIX):
-            report.problems.append(f"unexpected file in the vault: {path}")
-        elif snapshot_id in indexed:
+    files = vault.scan_files()
+    for path in files.temporary:
+        report.notes.append(f"{path.name}: unfinished write left by a crash (ciphertext only); removed on the next camera start or purge")
+    for path in files.unexpected:
+        report.problems.append(f"unexpected file in the vault: {path}")
+    for snapshot_id, path in files.sealed.items():
+        if snapshot_id in indexed:
             continue
-        elif snapshot_id in state.purged:
+        if snapshot_id in state.purged:
             report.notes.append(f"{path.name}: purged in the log but not yet deleted (interrupted purge); rerun `sealshot vault purge`")
         elif snapshot_id not in state.sealed:
             report.notes.append(f"{path.name}: sealed but not yet recorded (a crash before the index commit); its camera adopts it on restart")
+
+
+def _check_row_against_log(name: str, snapshot_id: str, row_fields: tuple[object, ...], state: ChainState, report: VerifyReport) -> None:
+    details = state.sealed.get(snapshot_id)
+    if details is None:
+        report.problems.append(f"{name} is indexed but no audit entry records its sealing")
+    elif (details.get("camera_id"), details.get("seen_at_utc"), details.get("file_sha256")) != row_fields:
+        report.problems.append(f"{name}: the index row disagrees with its signed 'sealed' audit entry (index edited)")
+    if snapshot_id in state.purged:
+        report.problems.append(f"{name} was purged but is still indexed")
