@@ -7,7 +7,6 @@ network definitions and the cascade are our own, with no torchvision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 from typing import Sequence
 
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sealshot.detect.types import Detections
+from sealshot.detect.types import Detections, MTCNNConfig
 
 _WEIGHTS = "sealshot.detect.weights"
 
@@ -186,21 +185,6 @@ def _crop_patches(frames: Sequence[np.ndarray], frame_index: np.ndarray, boxes: 
             patch = padded
         patches[k] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
     return _normalise(patches)
-
-
-@dataclass
-class MTCNNConfig:
-    """Detector parameters a user may tune.
-
-    ``detect_max_side`` downscales frames whose longer side exceeds it before
-    detection (boxes are mapped back to full resolution); faces then need to be
-    at least ``min_face_size`` pixels *at the detection scale*.
-    """
-
-    min_face_size: float = 20.0
-    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
-    scale_factor: float = 0.709
-    detect_max_side: int | None = None
 
 
 class MTCNNDetector:

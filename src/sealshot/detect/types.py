@@ -1,4 +1,6 @@
-"""Typed detection results, in the spirit of supervision's ``Detections``."""
+"""Typed detection results, in the spirit of supervision's ``Detections``, and the detector's settings.
+
+Plain data only (no torch), so that commands can name defaults without loading the detector."""
 
 from __future__ import annotations
 
@@ -39,3 +41,18 @@ class Detections:
     @classmethod
     def empty(cls) -> "Detections":
         return cls()
+
+
+@dataclass
+class MTCNNConfig:
+    """Detector parameters a user may tune.
+
+    ``detect_max_side`` downscales frames whose longer side exceeds it before
+    detection (boxes are mapped back to full resolution); faces then need to be
+    at least ``min_face_size`` pixels *at the detection scale*.
+    """
+
+    min_face_size: float = 20.0
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    scale_factor: float = 0.709
+    detect_max_side: int | None = None

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from sealshot.detect.types import MTCNNConfig
+
 train_app = typer.Typer(help="Train the learned parts of sealshot.", no_args_is_help=True)
 console = Console(stderr=True)
 from sealshot.train.heads_commands import register_head_command  # noqa: E402
@@ -45,7 +47,7 @@ def train_vae_command(
         float, typer.Option(min=0.0, max=1.0, help="Share of crops the encoder sees degraded (denoising ELBO); 0 trains the paper's plain ELBO.")
     ] = 0.8,
     kl_weight: Annotated[float, typer.Option(min=0.0, help="Weight β of the KL term (1: the ELBO).")] = 1.0,
-    min_face_size: Annotated[float, typer.Option(help="MTCNN minimum face size in pixels.")] = 20.0,
+    min_face_size: Annotated[float, typer.Option(help="MTCNN minimum face size in pixels.")] = MTCNNConfig.min_face_size,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Cache of detected crops (public training data only).")] = Path(".cache/vae-crops"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep crops in memory only.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from <out>.last.pt if it exists.")] = False,
@@ -54,9 +56,9 @@ def train_vae_command(
     """Train the paper's VAE face-quality model on aligned 64x64 grey crops detected in IMAGES."""
     import torch
 
-    from sealshot.detect import MTCNNConfig
+    from sealshot.detect.stills import list_images
     from sealshot.quality.vae import FaceVAE, VAEConfig, parameter_count
-    from sealshot.train.faces import build_face_crops, list_images
+    from sealshot.train.faces import build_face_crops
     from sealshot.train.vae import EpochReport, TrainConfig, train_vae
 
     if threads:
