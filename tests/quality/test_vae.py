@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from sealshot.errors import ModelError
 from sealshot.quality import FaceBatch, get_quality
 from sealshot.quality.registry import available
 from sealshot.quality.vae import FaceVAE, VAEConfig, VAEQuality, inference_copy, load_vae, parameter_count, save_vae
@@ -202,5 +203,5 @@ def test_weights_from_the_environment_replace_the_shipped_ones(tmp_path: Path, m
     assert own.model.config == TINY
     assert own.version != shipped.version and VAEComplexityRatio().version == own.version  # score caches keyed apart
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "missing.pt"))
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(ModelError, match="missing.pt"):
         VAEQuality()

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sealshot.errors import ModelError
 from sealshot.quality.base import FaceBatch
 from sealshot.quality.registry import register
 
@@ -273,11 +274,15 @@ def load_vae(path: Path | None = None) -> FaceVAE:
     return model.eval()
 
 
+class VAEWeightsUnavailable(ModelError):
+    """The VAE weight file named by ``$SEALSHOT_VAE_WEIGHTS`` does not exist."""
+
+
 def default_vae() -> FaceVAE:
     """The model behind ``vae`` and ``vae-ratio``: ``$SEALSHOT_VAE_WEIGHTS`` when set, else the shipped weights."""
     chosen = os.environ.get(WEIGHTS_ENV)
     if chosen and not Path(chosen).is_file():
-        raise FileNotFoundError(f"{WEIGHTS_ENV}={chosen} is not a file")
+        raise VAEWeightsUnavailable(f"{WEIGHTS_ENV}={chosen} is not a file")
     return load_vae(Path(chosen) if chosen else None)
 
 
