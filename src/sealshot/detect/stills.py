@@ -21,13 +21,13 @@ import numpy as np
 
 from sealshot.detect.batch import FaceBatch
 from sealshot.detect.types import Detections
-from sealshot.errors import InputError
+from sealshot.errors import InputError, SourceError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 """Suffixes (lower case) of the files taken from a folder of still images."""
 
 
-class UnreadableImage(InputError):
+class UnreadableImage(SourceError):
     """An image file could not be read or decoded."""
 
 
