@@ -6,7 +6,6 @@ face ``FacePolicy.CENTRAL`` picks (davidsandberg/facenet's aligner's choice).
 
 from __future__ import annotations
 
-import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +14,13 @@ from typing import Callable, ContextManager, Sequence
 import numpy as np
 
 from sealshot.detect import Detections, FaceBatch, MTCNNConfig
+from sealshot.detect.mtcnn import MTCNNDetector
 from sealshot.detect.stills import FacePolicy, choose_face, faces_of_images, load_rgb
 from sealshot.errors import ModelError
 from sealshot.evaluate.cache import file_hashes, open_store
 from sealshot.quality import Assessment, FailureReason, assess, get_quality
 from sealshot.quality.recognition import RecognitionQuality
 from sealshot.recognize import EmbeddingMemo, cache_key, get_comparator
-
-logger = logging.getLogger(__name__)
 
 DETECTOR_KEY = "mtcnn-min20-t0.6-0.7-0.7-central-v1"
 CHUNK = 32
@@ -70,14 +68,11 @@ def detect_files(
     with open_store("detections", cache_dir) as store:
         cached = store.get_many(DETECTOR_KEY, hashes)
         todo = [i for i, sha in enumerate(hashes) if sha not in cached]
-        detector = None
+        detector: MTCNNDetector | None = None  # loaded only when something is left to detect
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             images = [load_rgb(paths[i]) for i in chunk]
-            if detector is None:
-                from sealshot.detect.mtcnn import MTCNNDetector  # torch loads only when something is left to detect
-
-                detector = MTCNNDetector(MTCNNConfig())
+            detector = detector or MTCNNDetector(MTCNNConfig())
             results = detector.detect(images)
             new = [(hashes[i], _encode(d, choose_face(d, img.shape, FacePolicy.CENTRAL))) for i, img, d in zip(chunk, images, results)]
             store.put_many(DETECTOR_KEY, new)

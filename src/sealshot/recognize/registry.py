@@ -45,8 +45,8 @@ COMPARATOR_SPECS: dict[str, ComparatorSpec] = {
 }
 """Every known comparator by name; register another by adding its spec."""
 
-DEFAULT_COMPARATORS: tuple[str, ...] = ("facenet", "dlib")
-"""The comparators the benchmark judges quality methods with, unless told otherwise."""
+DEFAULT_COMPARATORS: tuple[str, ...] = tuple(COMPARATOR_SPECS)
+"""The comparators the benchmark judges quality methods with, unless told otherwise: every known one."""
 
 _LOADED: dict[str, Comparator] = {}
 

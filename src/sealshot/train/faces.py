@@ -17,16 +17,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from sealshot.detect import FaceBatch, MTCNNConfig
 from sealshot.detect.align import GRAY_SIZE
+from sealshot.detect.mtcnn import MTCNNDetector
 from sealshot.detect.stills import FacePolicy, chosen_face, read_rgb
-
-if TYPE_CHECKING:
-    from sealshot.detect.mtcnn import MTCNNDetector
 
 DEFAULT_CACHE_DIR = Path(".cache") / "vae-crops"
 
@@ -75,8 +73,6 @@ def build_face_crops(
         if progress:
             progress(len(paths))
         return crops
-
-    from sealshot.detect.mtcnn import MTCNNDetector  # torch loads only when there is something to detect
 
     detector = MTCNNDetector(config)
     grays: list[np.ndarray] = []
