@@ -25,8 +25,8 @@ from sealshot.detect import FaceBatch, MTCNNConfig
 from sealshot.detect.align import GRAY_SIZE
 from sealshot.detect.mtcnn import MTCNNDetector
 from sealshot.detect.stills import FacePolicy, chosen_face, read_rgb
+from sealshot.train.config import VAE_CROPS_CACHE_DIR
 
-DEFAULT_CACHE_DIR = Path(".cache") / "vae-crops"
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _cache_key(paths: Sequence[Path], config: MTCNNConfig) -> str:
 def build_face_crops(
     paths: Sequence[Path],
     config: MTCNNConfig | None = None,
-    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    cache_dir: Path | None = VAE_CROPS_CACHE_DIR,
     progress: Callable[[int], None] | None = None,
 ) -> FaceCrops:
     """Detect, align and crop the largest face of every image; images without a face are skipped.

@@ -35,14 +35,14 @@ from sealshot.quality.uncertainty import (
     regression_nll,
 )
 from sealshot.recognize import UnknownComparator
+from sealshot.train.config import DEFAULT_SEED, HEAD_METHODS
 
-METHODS = ("serfiq", "eqface", "pfe", "dul")
+METHODS = HEAD_METHODS
 
 # dlib's 128-d space is angularly tighter than FaceNet's: with FaceNet's margins (ArcFace 0.3 + CosFace 0.2) most
 # dlib training faces never clear the margin, and stage 3 collapsed every s_i towards 0 (mean 0.02). Halved
 # margins were chosen on the held-out CelebA identities (never LFW).
 EQFACE_MARGINS = {"facenet": (1.0, 0.3, 0.2), "dlib": (1.0, 0.15, 0.1)}
-DEFAULT_SEED = 0
 VALIDATION_FRACTION = 0.1
 BATCH_SIZE = 256
 
