@@ -185,7 +185,7 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         assessment = score_image_files(method, pool.images.paths, config.cache_dir, _progress(log, method), faces=faces)
         image_quality[method] = assessment.scores
         # Images without a face are counted in ``faces_found``; these are the faces the method could not assess.
-        counts = Counter(r.value for r, found in zip(assessment.reasons, found) if r is not None and found)
+        counts = Counter(reason.value for reason, has_face in zip(assessment.reasons, found) if reason is not None and has_face)
         failure_reasons[method] = dict(sorted(counts.items()))
         log(f"scored with {method}: {int(np.isnan(assessment.scores).sum())} failures to assess")
     image_quality[RANDOM] = random_image_quality(len(pool.images), config.seed)

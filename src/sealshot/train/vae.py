@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from sealshot.quality.vae import FaceVAE, VAEConfig, gaussian_log_likelihood, gray_to_tensor, kl_to_standard_normal, save_vae
+from sealshot.quality.vae import FaceVAE, gaussian_log_likelihood, gray_to_tensor, kl_to_standard_normal, save_vae
 from sealshot.train.config import TrainConfig
 from sealshot.train.degrade import random_degradation
 
