@@ -122,3 +122,31 @@ def test_rerun_is_served_from_the_cache(lfw_dir: Path, cache_dir: Path, benchmar
     assert time.time() - started < first_seconds / 3
     assert second["accuracy"] == first["accuracy"]
     assert json.dumps(second["selection"]) == json.dumps(first["selection"])  # NaN-safe equality
+
+
+def test_lfw_accuracy_command_and_library_agree_on_a_tiny_view2(lfw_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+    from sealshot.evaluate.benchmark import lfw_accuracy
+
+    # Two folds of one genuine and one impostor pair each, on real LFW images.
+    tiny = tmp_path / "lfw"
+    for name in ("Aaron_Peirsol", "Abdullah_Gul"):
+        (tiny / "images" / name).mkdir(parents=True)
+        for k in (1, 2, 3):
+            image = f"{name}_{k:04d}.jpg"
+            (tiny / "images" / name / image).write_bytes((lfw_dir / "images" / name / image).read_bytes())
+    (tiny / "pairs.txt").write_text(
+        "2\t1\nAaron_Peirsol\t1\t2\nAaron_Peirsol\t1\tAbdullah_Gul\t1\nAbdullah_Gul\t2\t3\nAaron_Peirsol\t3\tAbdullah_Gul\t2\n"
+    )
+    (result,) = lfw_accuracy(tiny, ["facenet"], cache_dir=cache_dir)
+    assert result.comparator == "facenet" and result.images == 6 and result.no_face == 0
+    assert result.verification.pairs == 4 and len(result.verification.fold_accuracies) == 2
+
+    out = tmp_path / "accuracy.json"
+    command = CliRunner().invoke(
+        app, ["eval", "lfw-accuracy", "--lfw", str(tiny), "--comparators", "facenet", "--cache", str(cache_dir), "--json", str(out)]
+    )
+    assert command.exit_code == 0, command.output
+    assert json.loads(out.read_text()) == {"facenet": json.loads(json.dumps(result.as_dict()))}
