@@ -35,20 +35,14 @@ class FileFaces:
     paths: tuple[Path, ...]
     hashes: tuple[str, ...]
     found: np.ndarray  # (N,) bool
-    boxes: np.ndarray  # (N, 4) float32
-    scores: np.ndarray  # (N,) float32
-    landmarks: np.ndarray  # (N, 5, 2) float32
+    chosen: Detections  # one row per file
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def detections(self, rows: Sequence[int]) -> list[Detections]:
-        """The chosen face of each of ``rows`` as a one-face ``Detections``."""
-        return [Detections(self.boxes[i : i + 1], self.scores[i : i + 1], self.landmarks[i : i + 1]) for i in rows]
-
     def batch(self, rows: Sequence[int], images: Sequence[np.ndarray]) -> FaceBatch:
         """What a quality method sees of the chosen faces of ``rows``, whose images are ``images``."""
-        return faces_of_images(images, self.detections(rows))
+        return faces_of_images(images, [self.chosen[int(i)] for i in rows])
 
 
 def _encode(detections: Detections, index: int | None) -> np.ndarray:
@@ -84,9 +78,7 @@ def detect_files(
         paths=tuple(paths),
         hashes=tuple(hashes),
         found=rows[:, 0] > 0.5,
-        boxes=rows[:, 1:5].copy(),
-        scores=rows[:, 5].copy(),
-        landmarks=rows[:, 6:16].reshape(-1, 5, 2).copy(),
+        chosen=Detections(rows[:, 1:5].copy(), rows[:, 5].copy(), rows[:, 6:16].reshape(-1, 5, 2).copy()),
     )
 
 
@@ -111,7 +103,7 @@ def embed_image_files(
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             images = [load_rgb(faces.paths[i]) for i in chunk]
-            vectors = comparator.embed(images, faces.boxes[chunk], faces.landmarks[chunk])
+            vectors = comparator.embed(images, faces.chosen.boxes[chunk], faces.chosen.landmarks[chunk])
             new = list(zip([faces.hashes[i] for i in chunk], vectors))
             store.put_many(key, new)
             cached.update(new)
@@ -137,7 +129,7 @@ def _cached_embeddings(
         cached = store.get_many(cache_key(comparator), hashes)
     for sha, image, row in zip(hashes, images, rows):
         if sha in cached:
-            memo.remember(comparator, image, faces.boxes[row], cached[sha])
+            memo.remember(comparator, image, faces.chosen.boxes[row], cached[sha])
     return memo
 
 
