@@ -81,6 +81,7 @@ def test_face_batch_views_the_detections_and_slices_consistently() -> None:
     assert len(batch.sources) == 3 and all(source is image for source in batch.sources)
 
     middle = batch[1:2]
+    assert len(batch[1]) == 1 and np.array_equal(batch[1].gray, middle.gray)
     np.testing.assert_array_equal(middle.color, batch.color[1:2])
     np.testing.assert_array_equal(middle.boxes, faces.boxes[1:2])
     assert len(middle.with_sources(()).sources) == 0

@@ -40,8 +40,8 @@ class FaceBatch:
     def __len__(self) -> int:
         return len(self.detections)
 
-    def __getitem__(self, index: slice | np.ndarray | Sequence[int]) -> "FaceBatch":
-        rows = np.arange(len(self))[index]
+    def __getitem__(self, index: int | slice | np.ndarray | Sequence[int]) -> "FaceBatch":
+        rows = np.atleast_1d(np.arange(len(self))[index])
         return FaceBatch(
             self.detections[rows],
             AlignedFaces(self.aligned.color[rows], self.aligned.gray[rows]),
