@@ -21,11 +21,10 @@ from pathlib import Path
 import cv2
 import torch
 
-from sealshot.evaluate.benchmark import BenchmarkConfig, run_benchmark
-from sealshot.evaluate.commands import _folds, _split
-from sealshot.evaluate.plots import plot_all
-from sealshot.evaluate.report import write_reports
+from sealshot.evaluate.benchmark import BenchmarkConfig, parse_folds, parse_names, run_erc
+from sealshot.evaluate.lfw import DEFAULT_GENUINE_CAP, DEFAULT_IMPOSTORS
 from sealshot.quality import available
+from sealshot.recognize import DEFAULT_COMPARATORS
 
 ROOT = Path(__file__).resolve().parents[1]
 LFW_DIR = ROOT / ".." / "shared" / "data" / "lfw"
@@ -37,12 +36,12 @@ def main() -> int:
     parser.add_argument("--lfw", type=Path, default=LFW_DIR)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--methods", default="all", help="comma-separated, or 'all' (every registered method)")
-    parser.add_argument("--comparators", default="facenet,dlib")
+    parser.add_argument("--comparators", default=",".join(DEFAULT_COMPARATORS))
     parser.add_argument("--folds", default=None, help="restrict the pool to these View 2 folds (1-based), e.g. 1-3")
     parser.add_argument("--selection-cap", type=int, default=None, help="with --folds: add up to N images per identity with >= 6")
     parser.add_argument("--selection-identities", type=int, default=None, help="with --selection-cap: only the first K such identities")
-    parser.add_argument("--impostors", type=int, default=1_000_000)
-    parser.add_argument("--genuine-cap", type=int, default=100)
+    parser.add_argument("--impostors", type=int, default=DEFAULT_IMPOSTORS)
+    parser.add_argument("--genuine-cap", type=int, default=DEFAULT_GENUINE_CAP)
     parser.add_argument("--threads", type=int, default=1, help="torch/OpenCV threads (the CPU is shared)")
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
@@ -50,25 +49,23 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    methods = available() if args.methods == "all" else _split(args.methods)
+    methods = available() if args.methods == "all" else parse_names(args.methods)
     print(f"methods: {', '.join(methods)}", file=sys.stderr)
     config = BenchmarkConfig(
         lfw_root=args.lfw,
         methods=methods,
-        comparators=_split(args.comparators),
+        comparators=parse_names(args.comparators),
         cache_dir=args.cache,
-        folds=_folds(args.folds),
+        folds=parse_folds(args.folds),
         selection_cap=args.selection_cap,
         selection_identities=args.selection_identities,
         impostors=args.impostors,
         genuine_cap=args.genuine_cap,
     )
     started = time.time()
-    result = run_benchmark(config, log=lambda message: print(f"[{time.time() - started:7.0f}s] {message}", file=sys.stderr, flush=True))
-    json_path, md_path = write_reports(result, args.out)
-    charts = plot_all(result, args.out)
-    print(md_path.read_text())
-    print(f"wrote {json_path}, {md_path} and {len(charts)} charts", file=sys.stderr)
+    outputs = run_erc(config, args.out, log=lambda message: print(f"[{time.time() - started:7.0f}s] {message}", file=sys.stderr, flush=True))
+    print(outputs.markdown_path.read_text())
+    print(f"wrote {outputs.json_path}, {outputs.markdown_path} and {len(outputs.charts)} charts", file=sys.stderr)
     return 0
 
 

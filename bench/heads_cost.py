@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 import torch
 
-from sealshot.detect import MTCNNDetector, align_detections
-from sealshot.quality import FaceBatch, get_quality
+from sealshot.detect import FaceBatch, MTCNNDetector
+from sealshot.detect.stills import load_rgb
+from sealshot.quality import get_quality
 from sealshot.quality.recognition import comparator_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,23 +36,16 @@ def load_faces(count: int) -> FaceBatch:
     with (CELEBA / "identity.tsv").open() as handle:
         files = [row["file"] for row in csv.DictReader(handle, delimiter="\t")][: count * 2]
     detector = MTCNNDetector()
-    color, gray, boxes, scores, landmarks, sources = [], [], [], [], [], []
+    found: list[FaceBatch] = []
     for name in files:
-        image = cv2.cvtColor(cv2.imread(str(CELEBA / "images" / name)), cv2.COLOR_BGR2RGB)
+        image = load_rgb(CELEBA / "images" / name)
         detections = detector.detect([image])[0]
         if not len(detections):
             continue
-        best = int(np.argmax(detections.scores))
-        aligned = align_detections(image, detections)
-        color.append(aligned.color[best])
-        gray.append(aligned.gray[best])
-        boxes.append(detections.boxes[best])
-        scores.append(detections.scores[best])
-        landmarks.append(detections.landmarks[best])
-        sources.append(image)
-        if len(sources) == count:
+        found.append(FaceBatch.from_detections(image, detections[int(np.argmax(detections.scores))]))
+        if len(found) == count:
             break
-    return FaceBatch(np.stack(color), np.stack(gray), np.stack(boxes), np.array(scores), np.stack(landmarks), tuple(sources))
+    return FaceBatch.concatenate(found)
 
 
 def best_of(runs: int, work) -> float:
@@ -72,10 +66,7 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     both = load_faces(2 * args.images)
     half = len(both) // 2
-    warm_up = FaceBatch(both.color[:half], both.gray[:half], both.boxes[:half], both.detector_scores[:half],
-                        both.landmarks[:half], both.sources[:half])
-    faces = FaceBatch(both.color[half:], both.gray[half:], both.boxes[half:], both.detector_scores[half:],
-                      both.landmarks[half:], both.sources[half:])
+    warm_up, faces = both[:half], both[half:]
     n = len(faces)
     rows = []
     for comparator in COMPARATORS:

@@ -32,10 +32,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from sealshot.detect import MTCNNDetector, align_detections  # noqa: E402
-from sealshot.quality import FaceBatch  # noqa: E402
+from sealshot.detect import Detections, FaceBatch, MTCNNDetector, align_detections  # noqa: E402
+from sealshot.detect.stills import FacePolicy, chosen_face, read_rgb  # noqa: E402
 from sealshot.quality.vae import VAEComplexityRatio, VAEQuality, default_vae, gray_to_tensor  # noqa: E402
-from sealshot.train.faces import read_rgb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"
@@ -45,8 +44,9 @@ PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 
 def batch(gray: np.ndarray, boxes: np.ndarray | None = None) -> FaceBatch:
     n = len(gray)
-    boxes = np.zeros((n, 4), np.float32) if boxes is None else boxes
-    return FaceBatch(np.zeros((n, 112, 112, 3), np.uint8), gray, boxes, np.ones(n, np.float32))
+    boxes = np.zeros((n, 4), np.float32) if boxes is None else np.asarray(boxes, np.float32)
+    detections = Detections(boxes, np.ones(n, np.float32), np.zeros((n, 5, 2), np.float32))
+    return FaceBatch.from_crops(np.zeros((n, 112, 112, 3), np.uint8), gray, detections)
 
 
 def lfw_crops(detector: MTCNNDetector, count: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -56,10 +56,9 @@ def lfw_crops(detector: MTCNNDetector, count: int) -> tuple[np.ndarray, np.ndarr
     for person in people[::step][:count]:
         path = sorted(person.glob("*.jpg"))[0]
         image = read_rgb(path)
-        detections = detector.detect([image])[0]
-        if not len(detections):
+        largest = chosen_face(detector.detect([image])[0], image.shape, FacePolicy.LARGEST)
+        if not len(largest):
             continue
-        largest = detections[int(np.argmax(detections.widths * detections.heights))]
         grays.append(align_detections(image, largest).gray[0])
         boxes.append(largest.boxes[0])
         names.append(path.name)

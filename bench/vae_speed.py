@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sealshot.quality import FaceBatch
+from sealshot.detect import FaceBatch
 from sealshot.quality.vae import VAEQuality, load_vae, parameter_count
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def load_crops() -> tuple[np.ndarray, str]:
     if not LFW.exists():
         return np.random.default_rng(0).integers(0, 256, (CROPS, 64, 64), dtype=np.uint8), "random"
     from sealshot.detect import MTCNNDetector, align_detections
-    from sealshot.train.faces import read_rgb
+    from sealshot.detect.stills import read_rgb
 
     detector = MTCNNDetector()
     crops = []
@@ -50,8 +50,7 @@ def load_crops() -> tuple[np.ndarray, str]:
 
 
 def faces(gray: np.ndarray) -> FaceBatch:
-    n = len(gray)
-    return FaceBatch(np.zeros((n, 112, 112, 3), np.uint8), gray, np.zeros((n, 4), np.float32), np.ones(n, np.float32))
+    return FaceBatch.from_crops(np.zeros((len(gray), 112, 112, 3), np.uint8), gray)
 
 
 def time_per_crop(method: VAEQuality, gray: np.ndarray, batch: int, repeats: int) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sealshot.evaluate.comparators import installed_comparators
+from sealshot.recognize import installed_comparators
 
 pytestmark = pytest.mark.skipif(
     set(installed_comparators()) != {"facenet", "dlib"},
@@ -30,9 +30,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def benchmark_result(lfw_dir: Path, cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, float]:
-    from sealshot.evaluate.benchmark import BenchmarkConfig, run_benchmark
-    from sealshot.evaluate.plots import plot_all
-    from sealshot.evaluate.report import write_reports
+    from sealshot.evaluate.benchmark import BenchmarkConfig, run_erc
 
     config = BenchmarkConfig(
         lfw_root=lfw_dir,
@@ -43,13 +41,10 @@ def benchmark_result(lfw_dir: Path, cache_dir: Path, tmp_path_factory: pytest.Te
         selection_identities=SELECTION_IDENTITIES,
         impostors=5_000,
     )
-    started = time.time()
-    result = run_benchmark(config, log=lambda message: None)
-    elapsed = time.time() - started
     out = tmp_path_factory.mktemp("erc")
-    write_reports(result, out)
-    plot_all(result, out)
-    return result, out, elapsed
+    started = time.time()
+    outputs = run_erc(config, out, log=lambda message: None)
+    return outputs.result, out, time.time() - started
 
 
 def test_embeddings_are_unit_and_separate_identities(lfw_dir: Path, cache_dir: Path) -> None:
@@ -68,7 +63,7 @@ def test_embeddings_are_unit_and_separate_identities(lfw_dir: Path, cache_dir: P
 
 def test_embedding_cache_is_keyed_by_content(lfw_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
     from sealshot.evaluate.cache import open_store
-    from sealshot.evaluate.comparators import get_comparator
+    from sealshot.recognize import cache_key, get_comparator
     from sealshot.evaluate.faces import embed_image_files
 
     original = lfw_dir / "images" / "Aaron_Peirsol" / "Aaron_Peirsol_0001.jpg"
@@ -76,10 +71,10 @@ def test_embedding_cache_is_keyed_by_content(lfw_dir: Path, cache_dir: Path, tmp
     copy.write_bytes(original.read_bytes())
     first, _ = embed_image_files("facenet", [original], cache_dir)
     with open_store("embeddings", cache_dir) as store:
-        before = store.count(get_comparator("facenet").cache_key)
+        before = store.count(cache_key(get_comparator("facenet")))
     again, found = embed_image_files("facenet", [copy], cache_dir)
     with open_store("embeddings", cache_dir) as store:
-        assert store.count(get_comparator("facenet").cache_key) == before  # a hit: nothing new stored
+        assert store.count(cache_key(get_comparator("facenet"))) == before  # a hit: nothing new stored
     assert found.all() and np.array_equal(first, again)
 
 
@@ -102,6 +97,7 @@ def test_benchmark_subset_writes_tables_and_charts(benchmark_result: tuple[dict,
         assert selection["trials"] >= 6 * SELECTION_IDENTITIES
         for row in selection["methods"].values():
             assert row["random"] <= row["oracle"] + 1e-12 and row["method"] <= row["oracle"] + 1e-12
+    assert result["quality_failure_reasons"] == {"sharpness": {}, "size": {}}
     saved = json.loads((out / "erc.json").read_text())
     assert saved["comparison_sets"]["large"]["impostor"] >= 5_000  # a small pool: every impostor pair
     markdown = (out / "erc.md").read_text()
@@ -126,3 +122,31 @@ def test_rerun_is_served_from_the_cache(lfw_dir: Path, cache_dir: Path, benchmar
     assert time.time() - started < first_seconds / 3
     assert second["accuracy"] == first["accuracy"]
     assert json.dumps(second["selection"]) == json.dumps(first["selection"])  # NaN-safe equality
+
+
+def test_lfw_accuracy_command_and_library_agree_on_a_tiny_view2(lfw_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+    from sealshot.evaluate.benchmark import lfw_accuracy
+
+    # Two folds of one genuine and one impostor pair each, on real LFW images.
+    tiny = tmp_path / "lfw"
+    for name in ("Aaron_Peirsol", "Abdullah_Gul"):
+        (tiny / "images" / name).mkdir(parents=True)
+        for k in (1, 2, 3):
+            image = f"{name}_{k:04d}.jpg"
+            (tiny / "images" / name / image).write_bytes((lfw_dir / "images" / name / image).read_bytes())
+    (tiny / "pairs.txt").write_text(
+        "2\t1\nAaron_Peirsol\t1\t2\nAaron_Peirsol\t1\tAbdullah_Gul\t1\nAbdullah_Gul\t2\t3\nAaron_Peirsol\t3\tAbdullah_Gul\t2\n"
+    )
+    (result,) = lfw_accuracy(tiny, ["facenet"], cache_dir=cache_dir)
+    assert result.comparator == "facenet" and result.images == 6 and result.no_face == 0
+    assert result.verification.pairs == 4 and len(result.verification.fold_accuracies) == 2
+
+    out = tmp_path / "accuracy.json"
+    command = CliRunner().invoke(
+        app, ["eval", "lfw-accuracy", "--lfw", str(tiny), "--comparators", "facenet", "--cache", str(cache_dir), "--json", str(out)]
+    )
+    assert command.exit_code == 0, command.output
+    assert json.loads(out.read_text()) == {"facenet": json.loads(json.dumps(result.as_dict()))}

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sealshot.detect import MTCNNDetector, align_detections
+from sealshot.detect import MTCNNDetector
 from sealshot.quality import FaceBatch, assess, get_quality
 from sealshot.quality.recognition import weights_path
 
@@ -42,26 +42,11 @@ def faces() -> FaceBatch:
     images = [cv2.cvtColor(cv2.imread(str(CELEBA / "images" / f)), cv2.COLOR_BGR2RGB) for f in files]
     detections = MTCNNDetector().detect(images)
     kept = [(image, d) for image, d in zip(images, detections) if len(d)]
-    best = [int(np.argmax(d.scores)) for _, d in kept]
-    aligned = [align_detections(image, d) for image, d in kept]
-    return FaceBatch(
-        color=np.stack([a.color[i] for a, i in zip(aligned, best)]),
-        gray=np.stack([a.gray[i] for a, i in zip(aligned, best)]),
-        boxes=np.stack([d.boxes[i] for (_, d), i in zip(kept, best)]),
-        detector_scores=np.array([d.scores[i] for (_, d), i in zip(kept, best)]),
-        landmarks=np.stack([d.landmarks[i] for (_, d), i in zip(kept, best)]),
-        sources=tuple(image for image, _ in kept),
-    )
+    return FaceBatch.concatenate([FaceBatch.from_detections(image, d[int(np.argmax(d.scores))]) for image, d in kept])
 
 
 def _without_sources(faces: FaceBatch) -> FaceBatch:
-    return FaceBatch(faces.color, faces.gray, faces.boxes, faces.detector_scores, faces.landmarks, ())
-
-
-def _subset(faces: FaceBatch, index: int) -> FaceBatch:
-    s = slice(index, index + 1)
-    return FaceBatch(faces.color[s], faces.gray[s], faces.boxes[s], faces.detector_scores[s], faces.landmarks[s],
-                     faces.sources[s])
+    return faces.with_sources(())
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -73,7 +58,7 @@ def test_scores_are_finite_deterministic_and_batch_independent(faces: FaceBatch,
     if name.startswith(("serfiq", "eqface")):
         assert np.all((scores >= 0) & (scores <= 1))
     np.testing.assert_array_equal(scores, assess(method, faces).scores)
-    np.testing.assert_allclose(assess(method, _subset(faces, 2)).scores, scores[2:3], rtol=1e-4)
+    np.testing.assert_allclose(assess(method, faces[2:3]).scores, scores[2:3], rtol=1e-4)
 
 
 @pytest.mark.parametrize("comparator", ["facenet", "dlib"])
@@ -94,7 +79,7 @@ def test_blurring_a_face_lowers_its_quality(faces: FaceBatch) -> None:
     _needs(name)
     method = get_quality(name)
     blurred = tuple(cv2.GaussianBlur(image, (0, 0), 4.0) for image in faces.sources)
-    degraded = FaceBatch(faces.color, faces.gray, faces.boxes, faces.detector_scores, faces.landmarks, blurred)
+    degraded = faces.with_sources(blurred)
     assert np.mean(assess(method, degraded).scores < assess(method, faces).scores) >= 0.8
 
 
@@ -102,10 +87,7 @@ def test_assess_names_why_a_face_has_no_score() -> None:
     from sealshot.errors import ModelError
     from sealshot.quality import Assessment, FaceBatch, FailureReason, assess
 
-    faces = FaceBatch(
-        color=np.zeros((3, 112, 112, 3), np.uint8), gray=np.zeros((3, 64, 64), np.uint8),
-        boxes=np.zeros((3, 4), np.float32), detector_scores=np.ones(3, np.float32),
-    )  # fmt: skip
+    faces = FaceBatch.from_crops(np.zeros((3, 112, 112, 3), np.uint8), np.zeros((3, 64, 64), np.uint8))
 
     class Method:
         def __init__(self, behaviour):
@@ -125,4 +107,4 @@ def test_assess_names_why_a_face_has_no_score() -> None:
     assert assess(Method(missing_weights), faces).reasons == (FailureReason.MODEL_UNAVAILABLE,) * 3
     crashed = assess(Method(crashes), faces)
     assert crashed.reasons == (FailureReason.METHOD_FAILED,) * 3 and np.isnan(crashed.scores).all()
-    assert len(assess(Method(crashes), FaceBatch(faces.color[:0], faces.gray[:0], faces.boxes[:0], faces.detector_scores[:0]))) == 0
+    assert len(assess(Method(crashes), faces[:0])) == 0

@@ -9,18 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from sealshot.detect import align_detections
+from sealshot.errors import ModelError
 from sealshot.quality import FaceBatch, get_quality
 from sealshot.quality.registry import available
 from sealshot.quality.vae import FaceVAE, VAEConfig, VAEQuality, inference_copy, load_vae, parameter_count, save_vae
-from sealshot.train.faces import read_rgb
+from sealshot.detect.stills import FacePolicy, chosen_face, read_rgb
 
 TINY = VAEConfig(latent_dim=3, encoder_channels=(2, 2, 2, 2, 2), decoder_channels=(2, 2, 2, 2, 2), samples=4)
 
 
 def _batch(gray: np.ndarray) -> FaceBatch:
-    n = len(gray)
-    return FaceBatch(color=np.zeros((n, 112, 112, 3), np.uint8), gray=gray, boxes=np.tile([0, 0, 64, 64], (n, 1)).astype(np.float32), detector_scores=np.ones(n, np.float32))
+    return FaceBatch.from_crops(np.zeros((len(gray), 112, 112, 3), np.uint8), gray)
 
 
 def _tiny_model(seed: int = 0) -> FaceVAE:
@@ -94,9 +93,8 @@ def lfw_crops(lfw_dir: Path, detector) -> np.ndarray:
     crops = []
     for person in people:
         image = read_rgb(sorted(person.glob("*.jpg"))[0])
-        detections = detector.detect([image])[0]
-        largest = detections[int(np.argmax(detections.widths * detections.heights))]
-        crops.append(align_detections(image, largest).gray[0])
+        largest = chosen_face(detector.detect([image])[0], image.shape, FacePolicy.LARGEST)
+        crops.append(FaceBatch.from_detections(image, largest).gray[0])
     return np.stack(crops)
 
 
@@ -205,5 +203,5 @@ def test_weights_from_the_environment_replace_the_shipped_ones(tmp_path: Path, m
     assert own.model.config == TINY
     assert own.version != shipped.version and VAEComplexityRatio().version == own.version  # score caches keyed apart
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "missing.pt"))
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(ModelError, match="missing.pt"):
         VAEQuality()

@@ -1,7 +1,8 @@
-"""Face detection (MTCNN) and 5-point alignment.
+"""Face detection (MTCNN), 5-point alignment, the aligned-faces bundle and still images.
 
-Names are loaded on first use, so that ``sealshot.detect.config`` and ``sealshot.detect.types``
-can be imported (by the command line, the tracker) without loading PyTorch.
+Names are loaded on first use (PEP 562), so that ``sealshot.detect.config`` and
+``sealshot.detect.types`` can be imported (by the command line, the tracker)
+without loading PyTorch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sealshot.detect.align import AlignedFaces, align_detections, align_face, crop_box
+    from sealshot.detect.batch import FaceBatch
     from sealshot.detect.config import MTCNNConfig
     from sealshot.detect.mtcnn import MTCNNDetector
     from sealshot.detect.types import Detections
@@ -20,6 +22,7 @@ _HOMES = {
     "align_detections": "align",
     "align_face": "align",
     "crop_box": "align",
+    "FaceBatch": "batch",
     "MTCNNConfig": "config",
     "MTCNNDetector": "mtcnn",
     "Detections": "types",

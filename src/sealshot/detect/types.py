@@ -1,4 +1,4 @@
-"""Typed detection results, in the spirit of supervision's ``Detections``."""
+"""Typed detection results, in the spirit of supervision's ``Detections``. Plain data only (no torch)."""
 
 from __future__ import annotations
 

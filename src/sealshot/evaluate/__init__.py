@@ -1,16 +1,6 @@
-"""Judging quality methods with real face recognition: comparators, LFW protocols, ERC and selection gain.
+"""Judging quality methods with real face recognition: LFW protocols, ERC and selection gain.
 
-Importing this package needs no optional dependency; asking for a comparator
-whose packages are missing raises ``ComparatorUnavailable`` naming
-``pip install -e .[evaluate]``.
+The comparators themselves (FaceNet, dlib) live in ``sealshot.recognize``; the
+library entry points are ``sealshot.evaluate.benchmark.run_erc`` and
+``sealshot.evaluate.benchmark.lfw_accuracy``.
 """
-
-from sealshot.evaluate.comparators import (
-    Comparator,
-    ComparatorUnavailable,
-    available_comparators,
-    get_comparator,
-    installed_comparators,
-)
-
-__all__ = ["Comparator", "ComparatorUnavailable", "available_comparators", "get_comparator", "installed_comparators"]

@@ -9,9 +9,9 @@ and the selection gain.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -33,8 +33,10 @@ from sealshot.evaluate.lfw import (
     read_view2_pairs,
     similarities,
 )
-from sealshot.evaluate.selection import MIN_IMAGES, Aggregator, aggregate_match_rate, build_trials, match_matrix, selection_gain
-from sealshot.evaluate.verification import ten_fold_accuracy
+from sealshot.evaluate.selection import MIN_IMAGES, aggregate_match_rate, build_trials, match_matrix, selection_gain
+from sealshot.evaluate.verification import VerificationResult, ten_fold_accuracy
+from sealshot.quality.eqface import aggregate_embeddings
+from sealshot.recognize import DEFAULT_COMPARATORS
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,22 @@ RANDOM = "RANDOM"
 PERFECT = "PERFECT"
 
 Log = Callable[[str], None]
+
+
+def parse_names(value: str) -> list[str]:
+    """``"a, b,c"`` → ``["a", "b", "c"]`` (comma-separated option values)."""
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_folds(value: str | None) -> list[int] | None:
+    """``"1-3,5"`` (1-based, as LFW documents its folds) → ``[0, 1, 2, 4]``; None or empty → None (all folds)."""
+    if not value:
+        return None
+    folds: list[int] = []
+    for part in parse_names(value):
+        low, _, high = part.partition("-")
+        folds += list(range(int(low) - 1, int(high or low)))
+    return folds
 
 
 @dataclass
@@ -57,7 +75,7 @@ class BenchmarkConfig:
 
     lfw_root: Path
     methods: Sequence[str]
-    comparators: Sequence[str] = ("facenet", "dlib")
+    comparators: Sequence[str] = DEFAULT_COMPARATORS
     cache_dir: Path | None = None
     folds: Sequence[int] | None = None
     selection_cap: int | None = None
@@ -123,15 +141,6 @@ def build_pool(config: BenchmarkConfig) -> Pool:
     return Pool(pool, view2, description)
 
 
-def find_aggregator() -> Aggregator | None:
-    """EQFace's quality-weighted aggregation, when the quality package offers it."""
-    try:
-        module = importlib.import_module("sealshot.quality.eqface")
-    except ImportError:
-        return None
-    return getattr(module, "aggregate_embeddings", None)
-
-
 def _curves_for(
     comparisons: ComparisonScores, pair_qualities: dict[str, np.ndarray]
 ) -> dict[str, dict[str, dict[str, Any]]]:
@@ -165,6 +174,7 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         log(f"embedded with {name}")
 
     image_quality: dict[str, np.ndarray] = {}
+    failure_reasons: dict[str, dict[str, int]] = {}
     skipped: dict[str, str] = {}
     for method in config.methods:
         reason = probe_method(method, pool.images.paths, faces)
@@ -172,14 +182,18 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
             skipped[method] = reason
             log(f"left out {method}: {reason}")
             continue
-        image_quality[method] = score_image_files(method, pool.images.paths, config.cache_dir, _progress(log, method), faces=faces)
-        log(f"scored with {method}: {int(np.isnan(image_quality[method]).sum())} failures to assess")
+        assessment = score_image_files(method, pool.images.paths, config.cache_dir, _progress(log, method), faces=faces)
+        image_quality[method] = assessment.scores
+        # Images without a face are counted in ``faces_found``; these are the faces the method could not assess.
+        counts = Counter(reason.value for reason, has_face in zip(assessment.reasons, found) if reason is not None and has_face)
+        failure_reasons[method] = dict(sorted(counts.items()))
+        log(f"scored with {method}: {int(np.isnan(assessment.scores).sum())} failures to assess")
     image_quality[RANDOM] = random_image_quality(len(pool.images), config.seed)
 
     large = large_comparisons(pool.images, found, config.genuine_cap, config.impostors, config.seed)
     sets = {"view2": pool.view2, "large": large}
     trials = build_trials(pool.images.labels, found)
-    aggregate = find_aggregator() if config.with_aggregate else None
+    aggregate = aggregate_embeddings if config.with_aggregate else None
 
     result: dict[str, Any] = {
         "pool": pool.description,
@@ -188,6 +202,7 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         "skipped_methods": skipped,
         "comparators": list(config.comparators),
         "quality_failures": {m: int(np.isnan(image_quality[m][found]).sum()) for m in config.methods if m not in skipped},
+        "quality_failure_reasons": failure_reasons,
         "comparison_sets": {
             name: {"genuine": int(c.genuine.sum()), "impostor": int((~c.genuine).sum())} for name, c in sets.items()
         },
@@ -226,6 +241,67 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         log(f"{comparator}: ERC and selection gain done")
     result["seconds"] = round(time.time() - started, 1)
     return result
+
+
+@dataclass(frozen=True)
+class ERCOutputs:
+    """What ``run_erc`` wrote: the JSON result, its Markdown tables and the charts."""
+
+    result: dict[str, Any]
+    json_path: Path
+    markdown_path: Path
+    charts: list[Path]
+
+
+def run_erc(config: BenchmarkConfig, out_dir: Path, log: Log = logger.info) -> ERCOutputs:
+    """Run the benchmark and write ``erc.json``, ``erc.md`` and one chart per comparator, set and protocol.
+
+    The one entry point of ``sealshot eval erc`` and ``bench/erc.py``.
+    """
+    from sealshot.evaluate.plots import plot_all  # matplotlib loads only here
+    from sealshot.evaluate.report import write_reports
+
+    result = run_benchmark(config, log=log)
+    json_path, markdown_path = write_reports(result, out_dir)
+    return ERCOutputs(result, json_path, markdown_path, plot_all(result, out_dir))
+
+
+@dataclass(frozen=True)
+class ComparatorAccuracy:
+    """LFW View 2 accuracy of one comparator, and how many of the images used had no face."""
+
+    comparator: str
+    verification: VerificationResult
+    images: int
+    no_face: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.verification.as_dict(), "images": self.images, "no_face": self.no_face}
+
+
+def lfw_accuracy(
+    lfw_root: Path, comparators: Sequence[str] = DEFAULT_COMPARATORS, folds: Sequence[int] | None = None, cache_dir: Path | None = None
+) -> list[ComparatorAccuracy]:
+    """10-fold LFW View 2 verification accuracy of each comparator (threshold chosen on the other folds),
+    on the pairs of ``folds`` (0-based; None: all ten)."""
+    lfw = LFW(lfw_root)
+    everything = image_set(lfw)
+    pairs = read_view2_pairs(lfw, everything)
+    if folds is not None:
+        pairs = pairs.subset(np.isin(pairs.fold, list(folds)))
+    used = np.unique(np.r_[pairs.a, pairs.b])
+    paths = [everything.paths[i] for i in used]
+    position = np.full(len(everything), -1)
+    position[used] = np.arange(len(used))
+    comparisons = Comparisons(position[pairs.a], position[pairs.b], pairs.genuine, pairs.fold)
+    results = []
+    for name in comparators:
+        started = time.time()
+        embeddings, found = embed_image_files(name, paths, cache_dir)
+        verification = ten_fold_accuracy(similarities(embeddings, comparisons), pairs.genuine, pairs.fold)
+        results.append(ComparatorAccuracy(name, verification, len(paths), int((~found).sum()), time.time() - started))
+    return results
 
 
 def _progress(log: Log, what: str) -> Callable[[int, int], None]:

@@ -31,6 +31,10 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def _reasons(counts: dict[str, int]) -> str:
+    return " (" + ", ".join(f"{reason} {n:,}" for reason, n in counts.items()) + ")" if counts else ""
+
+
 def _order(curves: dict[str, Any]) -> list[str]:
     return sorted(curves, key=lambda m: (m == "PERFECT", curves[m]["pauc_20"] if not np.isnan(curves[m]["pauc_20"]) else 9))
 
@@ -64,11 +68,12 @@ def render_markdown(result: dict[str, Any]) -> str:
     for comparator, acc in result["accuracy"].items():
         lines.append(f"| {comparator} | {acc['accuracy'] * 100:.2f} % | {acc['std'] * 100:.2f} | {acc['pairs']:,} |")
     failures = {m: n for m, n in result.get("quality_failures", {}).items() if n}
+    reasons = result.get("quality_failure_reasons", {})
     if failures:
         lines += [
             "",
             "Failures to assess (faces a method could not score; they rank lowest): "
-            + ", ".join(f"{m} {n:,}/{result['faces_found']:,}" for m, n in sorted(failures.items()))
+            + ", ".join(f"{m} {n:,}/{result['faces_found']:,}{_reasons(reasons.get(m, {}))}" for m, n in sorted(failures.items()))
             + ". A method that failed on every face has a flat ERC, like a constant quality.",
         ]
     for method, reason in sorted(result.get("skipped_methods", {}).items()):

@@ -1,6 +1,7 @@
 """The one interface every quality method implements.
 
-A method takes a batch of aligned face crops and returns one float per crop,
+A method takes a batch of aligned face crops (``FaceBatch``, defined with the
+detector in ``sealshot.detect.batch`` and re-exported here) and returns one float per crop,
 higher meaning better. Failures never crash the pipeline: ``assess`` turns
 them into NaN with a ``FailureReason`` ("failure to assess" and why), as OFIQ's
 executor does.
@@ -9,57 +10,16 @@ executor does.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from sealshot.detect.batch import FaceBatch
 from sealshot.errors import ModelError
 
-if TYPE_CHECKING:
-    from sealshot.detect.types import Detections
-
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FaceBatch:
-    """N aligned faces and what the detector knew about them.
-
-    ``color``: ``(N, 112, 112, 3)`` uint8 RGB, aligned to the ArcFace template.
-    ``gray``: ``(N, 64, 64)`` uint8, the paper's VAE input.
-    ``boxes``: ``(N, 4)`` detector boxes in frame pixels (x1, y1, x2, y2).
-    ``detector_scores``: ``(N,)`` MTCNN O-Net probabilities.
-    ``landmarks``: ``(N, 5, 2)`` in frame pixels.
-    ``sources``: optional full images (one per face) for methods that need their own crop
-    (recognition models with their own preprocessing); may be empty.
-    """
-
-    color: np.ndarray
-    gray: np.ndarray
-    boxes: np.ndarray
-    detector_scores: np.ndarray
-    landmarks: np.ndarray = field(default_factory=lambda: np.zeros((0, 5, 2), np.float32))
-    sources: tuple[np.ndarray, ...] = ()
-
-    def __len__(self) -> int:
-        return int(self.gray.shape[0])
-
-    @classmethod
-    def from_detections(cls, image_rgb: np.ndarray, detections: "Detections") -> "FaceBatch":
-        """Align every detected face of one image and bundle it with what the detector saw."""
-        from sealshot.detect.align import align_detections
-
-        aligned = align_detections(image_rgb, detections)
-        return cls(
-            color=aligned.color,
-            gray=aligned.gray,
-            boxes=detections.boxes,
-            detector_scores=detections.scores,
-            landmarks=detections.landmarks,
-            sources=tuple(image_rgb for _ in range(len(detections))),
-        )
 
 
 @runtime_checkable

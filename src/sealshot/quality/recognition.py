@@ -1,26 +1,37 @@
 """Shared plumbing of the recognition-based quality methods (SER-FIQ, EQFace, PFE, DUL).
 
 Each of them is a small head on top of a FROZEN comparator embedding
-(``sealshot.evaluate.comparators``: FaceNet 512-d or dlib 128-d). A method
+(``sealshot.recognize``: FaceNet 512-d or dlib 128-d). A method
 embeds the faces with its comparator, then scores the embeddings with its head.
 
-The comparator is imported and loaded lazily, at the first ``score`` call, so
-that the quality registry can list these methods without the ``evaluate``
-extra; without it, scoring raises and ``assess`` reports "failure to assess".
+The comparator is loaded lazily, at the first ``score`` call, so that the
+quality registry can list these methods without the ``evaluate`` extra;
+without it, scoring raises ``ComparatorUnavailable`` and ``assess`` reports
+"failure to assess" (``model_unavailable``).
 """
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 
+from sealshot.detect.align import template
+from sealshot.errors import ModelError
 from sealshot.quality.base import FaceBatch
+from sealshot.recognize import Comparator, EmbeddingMemo, UnknownComparator, get_comparator
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 COMPARATORS = ("facenet", "dlib")
+"""The comparators the heads were trained on (one shipped weight file per method and comparator)."""
+
+
+class HeadUnavailable(ModelError):
+    """A recognition-based method's trained head (its weight file) is missing."""
 
 
 def weights_path(method: str, comparator: str) -> Path:
@@ -37,7 +48,7 @@ def save_head(path: Path, config: dict[str, Any], state_dict: dict[str, torch.Te
 
 def load_head(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise FileNotFoundError(f"no trained head at {path}; run `sealshot train head` to create it")
+        raise HeadUnavailable(f"no trained head at {path}; run `sealshot train head` to create it")
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
@@ -53,8 +64,6 @@ def comparator_inputs(faces: FaceBatch) -> tuple[list[np.ndarray], np.ndarray, n
     """
     if len(faces.sources) == len(faces) and len(faces) > 0:
         return list(faces.sources), np.asarray(faces.boxes, np.float32), np.asarray(faces.landmarks, np.float32)
-    from sealshot.detect.align import template
-
     size = faces.color.shape[1]
     landmarks = np.repeat(template(size)[None].astype(np.float32), len(faces), axis=0)
     boxes = np.tile(np.array([0, 0, size, size], np.float32), (len(faces), 1))
@@ -69,18 +78,17 @@ class RecognitionQuality:
 
     def __init__(self, comparator: str, weights: Path | None = None) -> None:
         if comparator not in COMPARATORS:
-            raise ValueError(f"unknown comparator {comparator!r}; expected one of {COMPARATORS}")
+            raise UnknownComparator(comparator)
         self.comparator_name = comparator
         self.name = f"{self.method}-{comparator}"
         self._weights = weights or weights_path(self.method, comparator)
-        self._comparator: Any = None
+        self._comparator: Comparator | None = None
         self._head: torch.nn.Module | None = None
+        self._memo: EmbeddingMemo | None = None
 
     @property
     def version(self) -> str:
         """Short content hash of the head's weight file, so that caches of scores follow retraining."""
-        import hashlib
-
         return hashlib.sha256(self._weights.read_bytes()).hexdigest()[:12] if self._weights.is_file() else "untrained"
 
     @property
@@ -91,12 +99,19 @@ class RecognitionQuality:
         return self._head
 
     @property
-    def comparator(self) -> Any:
+    def comparator(self) -> Comparator:
         if self._comparator is None:
-            from sealshot.evaluate.comparators import get_comparator
-
             self._comparator = get_comparator(self.comparator_name)
         return self._comparator
+
+    @contextmanager
+    def sharing_embeddings(self, memo: EmbeddingMemo) -> Iterator[None]:
+        """Within the block, embed through ``memo`` (owned by the caller), which may already hold these faces."""
+        previous, self._memo = self._memo, memo
+        try:
+            yield
+        finally:
+            self._memo = previous
 
     def build_head(self, saved: dict[str, Any]) -> torch.nn.Module:
         head = self.head_class(**saved["config"])
@@ -104,8 +119,9 @@ class RecognitionQuality:
         return head
 
     def embed(self, faces: FaceBatch) -> np.ndarray:
-        # ``get_comparator`` memoises embeddings per process, so the heads sharing a comparator embed a face once.
         images, boxes, landmarks = comparator_inputs(faces)
+        if self._memo is not None:
+            return self._memo.embed(self.comparator, images, boxes, landmarks)
         return np.asarray(self.comparator.embed(images, boxes, landmarks), np.float32)
 
     def score(self, faces: FaceBatch) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
+from sealshot.errors import InputError
 from sealshot.quality.base import QualityMethod
 
 _FACTORIES: dict[str, Callable[[], QualityMethod]] = {}
@@ -30,9 +31,12 @@ _METHOD_MODULES = [
 DEFAULT_METHOD = "vae-ratio"
 
 
-class UnknownQualityMethod(KeyError):
-    def __str__(self) -> str:
-        return f"unknown quality method {self.args[0]!r}; available: {', '.join(available())}"
+class UnknownQualityMethod(InputError):
+    """No quality method of that name is registered."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown quality method {name!r}; available: {', '.join(available())}")
+        self.name = name
 
 
 def register(name: str, description: str = "") -> Callable[[Callable[[], QualityMethod]], Callable[[], QualityMethod]]:

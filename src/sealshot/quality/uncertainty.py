@@ -78,11 +78,6 @@ class _UncertaintyQuality(RecognitionQuality):
     head_class = UncertaintyHead
 
     @torch.inference_mode()
-    def log_variance(self, embeddings: np.ndarray) -> np.ndarray:
-        """``(N, dim)`` predicted ``log σ²``."""
-        return self.head(torch.as_tensor(np.ascontiguousarray(embeddings, np.float32))).numpy()
-
-    @torch.inference_mode()
     def score_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         tensor = torch.as_tensor(np.ascontiguousarray(embeddings, np.float32))
         return negative_mean_log_variance(self.head(tensor)).double().numpy()

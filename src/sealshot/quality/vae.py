@@ -33,34 +33,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sealshot.errors import ModelError
 from sealshot.quality.base import FaceBatch
 from sealshot.quality.registry import register
+from sealshot.quality.vae_config import VAEConfig
 
 IMAGE_SIZE = 64
 SHIPPED_WEIGHTS = "vae.pt"
 WEIGHTS_ENV = "SEALSHOT_VAE_WEIGHTS"  # a model from `sealshot train vae` to use instead of the shipped one
 _WEIGHTS_PACKAGE = "sealshot.quality.weights"
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-@dataclass(frozen=True)
-class VAEConfig:
-    """Architecture of the VAE. Five stride-2 blocks take 64×64 to 2×2 and back."""
-
-    latent_dim: int = 64
-    encoder_channels: tuple[int, ...] = (8, 16, 32, 64, 128)
-    decoder_channels: tuple[int, ...] = (64, 32, 16, 8, 8)
-    min_sigma: float = 0.01  # lower bound on σ_x, in units of [0, 1] pixels
-    samples: int = 10  # L, latent samples for the reconstruction probability
-    epsilon_seed: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "VAEConfig":
-        values = dict(values)
-        for key in ("encoder_channels", "decoder_channels"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
 
 
 def _block(conv: nn.Module, channels: int) -> nn.Sequential:
@@ -273,11 +255,15 @@ def load_vae(path: Path | None = None) -> FaceVAE:
     return model.eval()
 
 
+class VAEWeightsUnavailable(ModelError):
+    """The VAE weight file named by ``$SEALSHOT_VAE_WEIGHTS`` does not exist."""
+
+
 def default_vae() -> FaceVAE:
     """The model behind ``vae`` and ``vae-ratio``: ``$SEALSHOT_VAE_WEIGHTS`` when set, else the shipped weights."""
     chosen = os.environ.get(WEIGHTS_ENV)
     if chosen and not Path(chosen).is_file():
-        raise FileNotFoundError(f"{WEIGHTS_ENV}={chosen} is not a file")
+        raise VAEWeightsUnavailable(f"{WEIGHTS_ENV}={chosen} is not a file")
     return load_vae(Path(chosen) if chosen else None)
 
 

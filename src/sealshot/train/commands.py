@@ -10,6 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from sealshot.detect.config import MTCNNConfig
+from sealshot.quality.vae_config import VAEConfig
+from sealshot.train.config import VAE_CROPS_CACHE_DIR, TrainConfig
+
 train_app = typer.Typer(help="Train the learned parts of sealshot.", no_args_is_help=True)
 console = Console(stderr=True)
 from sealshot.train.heads_commands import register_head_command  # noqa: E402
@@ -33,20 +37,20 @@ def _progress() -> Progress:
 def train_vae_command(
     images: Annotated[list[Path], typer.Option("--images", help="Image folder or file (repeatable); the largest face of each is used.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the best model (.pt).")],
-    epochs: Annotated[int, typer.Option(help="Passes over the training crops.")] = 16,
-    batch_size: Annotated[int, typer.Option(help="Crops per optimiser step.")] = 64,
-    lr: Annotated[float, typer.Option(help="Peak Adam learning rate (cosine decay to --min-lr).")] = 2e-3,
-    min_lr: Annotated[float, typer.Option(help="Learning rate at the end of the cosine schedule.")] = 1e-4,
-    val_fraction: Annotated[float, typer.Option(help="Share of crops held out for the validation loss.")] = 0.1,
-    seed: Annotated[int, typer.Option(help="Seed for the split, augmentation and initialisation.")] = 0,
-    latent_dim: Annotated[int, typer.Option(help="Size of the latent space.")] = 64,
-    max_shift: Annotated[int, typer.Option(help="Random shift augmentation in pixels (0 turns it off).")] = 2,
+    epochs: Annotated[int, typer.Option(help="Passes over the training crops.")] = TrainConfig.epochs,
+    batch_size: Annotated[int, typer.Option(help="Crops per optimiser step.")] = TrainConfig.batch_size,
+    lr: Annotated[float, typer.Option(help="Peak Adam learning rate (cosine decay to --min-lr).")] = TrainConfig.learning_rate,
+    min_lr: Annotated[float, typer.Option(help="Learning rate at the end of the cosine schedule.")] = TrainConfig.min_learning_rate,
+    val_fraction: Annotated[float, typer.Option(help="Share of crops held out for the validation loss.")] = TrainConfig.val_fraction,
+    seed: Annotated[int, typer.Option(help="Seed for the split, augmentation and initialisation.")] = TrainConfig.seed,
+    latent_dim: Annotated[int, typer.Option(help="Size of the latent space.")] = VAEConfig.latent_dim,
+    max_shift: Annotated[int, typer.Option(help="Random shift augmentation in pixels (0 turns it off).")] = TrainConfig.max_shift,
     denoise: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of crops the encoder sees degraded (denoising ELBO); 0 trains the paper's plain ELBO.")
-    ] = 0.8,
-    kl_weight: Annotated[float, typer.Option(min=0.0, help="Weight β of the KL term (1: the ELBO).")] = 1.0,
-    min_face_size: Annotated[float, typer.Option(help="MTCNN minimum face size in pixels.")] = 20.0,
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache of detected crops (public training data only).")] = Path(".cache/vae-crops"),
+    ] = TrainConfig.denoise_probability,
+    kl_weight: Annotated[float, typer.Option(min=0.0, help="Weight β of the KL term (1: the ELBO).")] = TrainConfig.kl_weight,
+    min_face_size: Annotated[float, typer.Option(help="MTCNN minimum face size in pixels.")] = MTCNNConfig.min_face_size,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Cache of detected crops (public training data only).")] = VAE_CROPS_CACHE_DIR,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep crops in memory only.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from <out>.last.pt if it exists.")] = False,
     threads: Annotated[Optional[int], typer.Option(help="Torch CPU threads (default: torch's choice).")] = None,
@@ -54,10 +58,10 @@ def train_vae_command(
     """Train the paper's VAE face-quality model on aligned 64x64 grey crops detected in IMAGES."""
     import torch
 
-    from sealshot.detect import MTCNNConfig
-    from sealshot.quality.vae import FaceVAE, VAEConfig, parameter_count
-    from sealshot.train.faces import build_face_crops, list_images
-    from sealshot.train.vae import EpochReport, TrainConfig, train_vae
+    from sealshot.detect.stills import list_images
+    from sealshot.quality.vae import FaceVAE, parameter_count
+    from sealshot.train.faces import build_face_crops
+    from sealshot.train.vae import EpochReport, train_vae
 
     if threads:
         torch.set_num_threads(threads)

@@ -1,8 +1,9 @@
 """Aligned 64×64 greyscale face crops from still images, for training the VAE.
 
-Each image is run through our own MTCNN; the largest face is aligned to the
-ArcFace template at 64×64 and converted to grey, exactly as the pipeline does
-at run time, so that training and scoring see the same crops.
+Each image is run through our own MTCNN; the largest face
+(``FacePolicy.LARGEST``, as ``sealshot score`` takes) is aligned to the ArcFace
+template at 64×64 and converted to grey, exactly as the pipeline does at run
+time, so that training and scoring see the same crops.
 
 Crops can be cached as one ``.npz`` under a cache folder (by default the
 git-ignored ``.cache/`` of the working directory). Only do that for data that
@@ -16,16 +17,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 
-from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.detect.align import GRAY_SIZE, align_face, to_gray
+from sealshot.detect import FaceBatch, MTCNNConfig
+from sealshot.detect.align import GRAY_SIZE
+from sealshot.detect.mtcnn import MTCNNDetector
+from sealshot.detect.stills import FacePolicy, chosen_face, read_rgb
+from sealshot.train.config import VAE_CROPS_CACHE_DIR
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-DEFAULT_CACHE_DIR = Path(".cache") / "vae-crops"
 
 
 @dataclass(frozen=True)
@@ -40,37 +41,10 @@ class FaceCrops:
         return int(self.gray.shape[0])
 
 
-def list_images(roots: Iterable[Path]) -> list[Path]:
-    """Image files under each root (a root may also be a single file), sorted for reproducibility."""
-    found: list[Path] = []
-    for root in roots:
-        root = Path(root)
-        if root.is_file():
-            found.append(root)
-        elif root.is_dir():
-            found.extend(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            raise FileNotFoundError(f"no such image or folder: {root}")
-    return sorted(set(found))
-
-
-def read_rgb(path: Path) -> np.ndarray | None:
-    """An RGB uint8 image, or None when the file cannot be decoded."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        return None
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def largest_face_gray(detector: MTCNNDetector, image_rgb: np.ndarray) -> np.ndarray | None:
     """The aligned 64×64 grey crop of the largest detected face, or None."""
-    detections = detector.detect([image_rgb])[0]
-    if len(detections) == 0:
-        return None
-    largest = int(np.argmax(detections.widths * detections.heights))
-    color = align_face(image_rgb, detections.landmarks[largest], GRAY_SIZE)
-    return to_gray(color[None])[0]
+    face = chosen_face(detector.detect([image_rgb])[0], image_rgb.shape, FacePolicy.LARGEST)
+    return FaceBatch.from_detections(image_rgb, face).gray[0] if len(face) else None
 
 
 def _cache_key(paths: Sequence[Path], config: MTCNNConfig) -> str:
@@ -84,14 +58,14 @@ def _cache_key(paths: Sequence[Path], config: MTCNNConfig) -> str:
 def build_face_crops(
     paths: Sequence[Path],
     config: MTCNNConfig | None = None,
-    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+    cache_dir: Path | None = VAE_CROPS_CACHE_DIR,
     progress: Callable[[int], None] | None = None,
 ) -> FaceCrops:
     """Detect, align and crop the largest face of every image; images without a face are skipped.
 
     ``progress`` is called with the number of images just processed (for a progress bar).
     """
-    config = config or MTCNNConfig(min_face_size=20.0)
+    config = config or MTCNNConfig()
     cache_file = Path(cache_dir) / f"{_cache_key(paths, config)}.npz" if cache_dir is not None else None
     if cache_file is not None and cache_file.exists():
         with np.load(cache_file) as cached:

@@ -1,8 +1,8 @@
 """Training of the recognition-based quality heads (SER-FIQ, EQFace, PFE, DUL_rgs) on frozen embeddings.
 
 Data: the CelebA subset in ``<shared>/celeba`` (images + ``identity.tsv``),
-embedded once by a comparator (``sealshot.evaluate.comparators``, cached on
-disk by that module). Never LFW: it is the test set. A tenth of the
+embedded once by a comparator (``sealshot.recognize``), cached on disk by the
+benchmark's ``sealshot.evaluate.faces`` (so the benchmark and training share embeddings). Never LFW: it is the test set. A tenth of the
 identities is held out to validate each head; the validation numbers travel in
 the weight file's ``meta``.
 
@@ -15,7 +15,7 @@ import csv
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import nn
 
+from sealshot.errors import InputError
 from sealshot.quality.eqface import QualityBranch, eqface_loss
 from sealshot.quality.recognition import COMPARATORS, save_head, weights_path
 from sealshot.quality.serfiq import SerFiqHead, serfiq_quality
@@ -33,15 +34,17 @@ from sealshot.quality.uncertainty import (
     negative_mean_log_variance,
     regression_nll,
 )
+from sealshot.recognize import UnknownComparator
+from sealshot.train.config import DEFAULT_SEED, HEAD_METHODS
 
-METHODS = ("serfiq", "eqface", "pfe", "dul")
+METHODS = HEAD_METHODS
 
 # dlib's 128-d space is angularly tighter than FaceNet's: with FaceNet's margins (ArcFace 0.3 + CosFace 0.2) most
 # dlib training faces never clear the margin, and stage 3 collapsed every s_i towards 0 (mean 0.02). Halved
 # margins were chosen on the held-out CelebA identities (never LFW).
 EQFACE_MARGINS = {"facenet": (1.0, 0.3, 0.2), "dlib": (1.0, 0.15, 0.1)}
-DEFAULT_SEED = 0
 VALIDATION_FRACTION = 0.1
+BATCH_SIZE = 256
 
 # A stage name, steps done, steps in total; the CLI turns it into a progress bar.
 ProgressCallback = Callable[[str, int, int], None]
@@ -96,7 +99,7 @@ def load_celeba_embeddings(
     celeba = (data_dir or default_data_dir()) / "celeba"
     table = celeba / "identity.tsv"
     if not table.is_file():
-        raise FileNotFoundError(f"CelebA subset not found at {celeba} (need images/ and identity.tsv)")
+        raise InputError(f"CelebA subset not found at {celeba} (need images/ and identity.tsv)")
     with table.open(newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     paths = [celeba / "images" / row["file"] for row in rows]
@@ -161,6 +164,49 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(array))
 
 
+# --- the one training loop --------------------------------------------------------------------------
+
+Batch = TypeVar("Batch")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    final_loss: float
+    correct: int
+    """Training faces classified right during the last epoch (0 for heads without a classifier)."""
+
+
+def _fit(
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    batches: Callable[[], Iterable[Batch]],
+    step_loss: Callable[[Batch], tuple[torch.Tensor, int]],
+    stage: str,
+    progress: ProgressCallback,
+) -> FitResult:
+    """Every head's loop: per epoch, ``batches()`` (the method's batching) and one optimiser step per batch
+    on ``step_loss`` (the method's loss, and how many faces of the batch its classifier got right)."""
+    last, correct = float("nan"), 0
+    for epoch in range(epochs):
+        correct = 0
+        for batch in batches():
+            loss, right = step_loss(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            last, correct = loss.item(), correct + right
+        progress(stage, epoch + 1, epochs)
+    return FitResult(last, correct)
+
+
+def _right(cosines: torch.Tensor, labels: torch.Tensor) -> int:
+    return int((cosines.argmax(1) == labels).sum())
+
+
+def _shuffled(count: int, rng: np.random.Generator) -> Callable[[], list[np.ndarray]]:
+    return lambda: _batches(count, BATCH_SIZE, rng)
+
+
 # --- SER-FIQ ---------------------------------------------------------------------------------------
 
 
@@ -179,20 +225,16 @@ def train_serfiq(
     class_weights = nn.Parameter(F.normalize(torch.randn(train.classes, head.config["output_dim"]), dim=1))
     optimizer = torch.optim.Adam([*head.parameters(), class_weights], lr=1e-3, weight_decay=5e-4)
     x, y = _tensor(train.embeddings), _tensor(train.labels)
+
+    def step_loss(batch: np.ndarray) -> tuple[torch.Tensor, int]:
+        cosines = head(x[batch]) @ F.normalize(class_weights, dim=1).T
+        margin = F.one_hot(y[batch], train.classes) * am_margin
+        return F.cross_entropy(am_scale * (cosines - margin), y[batch]), _right(cosines, y[batch])
+
     head.train()
-    for epoch in range(epochs):
-        correct = 0
-        for batch in _batches(len(y), 256, rng):
-            cosines = head(x[batch]) @ F.normalize(class_weights, dim=1).T
-            margin = F.one_hot(y[batch], train.classes) * am_margin
-            loss = F.cross_entropy(am_scale * (cosines - margin), y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            correct += int((cosines.argmax(1) == y[batch]).sum())
-        progress("serfiq", epoch + 1, epochs)
+    fit = _fit(optimizer, epochs, _shuffled(len(y), rng), step_loss, "serfiq", progress)
     head.eval()
-    return head, {"epochs": epochs, "am_scale": am_scale, "am_margin": am_margin, "train_accuracy": correct / len(y)}
+    return head, {"epochs": epochs, "am_scale": am_scale, "am_margin": am_margin, "train_accuracy": fit.correct / len(y)}
 
 
 # --- EQFace ----------------------------------------------------------------------------------------
@@ -210,19 +252,12 @@ def _train_classifier(
     stage: str,
     progress: ProgressCallback,
 ) -> float:
+    def step_loss(batch: np.ndarray) -> tuple[torch.Tensor, int]:
+        cosines = x[batch] @ F.normalize(class_weights, dim=1).T
+        return eqface_loss(cosines, y[batch], quality[batch], scale, margins), _right(cosines, y[batch])
+
     optimizer = torch.optim.Adam([class_weights], lr=1e-2)
-    correct = 0
-    for epoch in range(epochs):
-        correct = 0
-        for batch in _batches(len(y), 256, rng):
-            cosines = x[batch] @ F.normalize(class_weights, dim=1).T
-            loss = eqface_loss(cosines, y[batch], quality[batch], scale, margins)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            correct += int((cosines.argmax(1) == y[batch]).sum())
-        progress(stage, epoch + 1, epochs)
-    return correct / len(y)
+    return _fit(optimizer, epochs, _shuffled(len(y), rng), step_loss, stage, progress).correct / len(y)
 
 
 def _train_branch(
@@ -237,16 +272,14 @@ def _train_branch(
     stage: str,
     progress: ProgressCallback,
 ) -> None:
-    optimizer = torch.optim.Adam(branch.parameters(), lr=1e-3, weight_decay=5e-4)
     frozen = F.normalize(class_weights.detach(), dim=1)
+
+    def step_loss(batch: np.ndarray) -> tuple[torch.Tensor, int]:
+        return eqface_loss(x[batch] @ frozen.T, y[batch], branch(x[batch]), scale, margins), 0
+
+    optimizer = torch.optim.Adam(branch.parameters(), lr=1e-3, weight_decay=5e-4)
     branch.train()
-    for epoch in range(epochs):
-        for batch in _batches(len(y), 256, rng):
-            loss = eqface_loss(x[batch] @ frozen.T, y[batch], branch(x[batch]), scale, margins)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        progress(stage, epoch + 1, epochs)
+    _fit(optimizer, epochs, _shuffled(len(y), rng), step_loss, stage, progress)
     branch.eval()
 
 
@@ -314,7 +347,9 @@ def _uncertainty_head(train: EmbeddingSet) -> UncertaintyHead:
     return head
 
 
-def _identity_batches(labels: np.ndarray, identities_per_batch: int, per_identity: int, rng: np.random.Generator):
+def _identity_batches(
+    labels: np.ndarray, identities_per_batch: int, per_identity: int, rng: np.random.Generator
+) -> Iterator[list[np.ndarray]]:
     """Batches of ``identities_per_batch`` identities × up to ``per_identity`` faces, covering each identity once."""
     by_identity = [np.flatnonzero(labels == c) for c in range(int(labels.max()) + 1)]
     by_identity = [faces for faces in by_identity if len(faces) >= 2]
@@ -338,26 +373,22 @@ def train_pfe(
     head = _uncertainty_head(train)
     optimizer = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=5e-4)
     x = _tensor(train.embeddings)
+
+    def step_loss(groups: list[np.ndarray]) -> tuple[torch.Tensor, int]:
+        faces = np.concatenate(groups)
+        group = np.concatenate([np.full(len(g), i) for i, g in enumerate(groups)])
+        first, second = np.triu_indices(len(faces), k=1)
+        genuine = group[first] == group[second]
+        first, second = _tensor(first[genuine]), _tensor(second[genuine])
+        mu = x[faces]
+        log_var = head(mu)
+        return -mutual_likelihood_score(mu[first], log_var[first], mu[second], log_var[second]).mean(), 0
+
     head.train()
-    last = float("nan")
-    for epoch in range(epochs):
-        for groups in _identity_batches(train.labels, identities_per_batch, per_identity, rng):
-            faces = np.concatenate(groups)
-            group = np.concatenate([np.full(len(g), i) for i, g in enumerate(groups)])
-            first, second = np.triu_indices(len(faces), k=1)
-            genuine = group[first] == group[second]
-            first, second = _tensor(first[genuine]), _tensor(second[genuine])
-            mu = x[faces]
-            log_var = head(mu)
-            loss = -mutual_likelihood_score(mu[first], log_var[first], mu[second], log_var[second]).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            last = loss.item()
-        progress("pfe", epoch + 1, epochs)
+    fit = _fit(optimizer, epochs, lambda: _identity_batches(train.labels, identities_per_batch, per_identity, rng), step_loss, "pfe", progress)
     head.eval()
     return head, {"epochs": epochs, "identities_per_batch": identities_per_batch, "per_identity": per_identity,
-                  "final_loss": last}
+                  "final_loss": fit.final_loss}
 
 
 def train_dul(
@@ -373,18 +404,14 @@ def train_dul(
     centres = _tensor(_class_centres(train))
     optimizer = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=5e-4)
     x, y = _tensor(train.embeddings), _tensor(train.labels)
+
+    def step_loss(batch: np.ndarray) -> tuple[torch.Tensor, int]:
+        return regression_nll(x[batch], head(x[batch]), centres[y[batch]]).mean(), 0
+
     head.train()
-    last = float("nan")
-    for epoch in range(epochs):
-        for batch in _batches(len(y), 256, rng):
-            loss = regression_nll(x[batch], head(x[batch]), centres[y[batch]]).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            last = loss.item()
-        progress("dul", epoch + 1, epochs)
+    fit = _fit(optimizer, epochs, _shuffled(len(y), rng), step_loss, "dul", progress)
     head.eval()
-    return head, {"epochs": epochs, "centres": "normalised class means of the training faces", "final_loss": last}
+    return head, {"epochs": epochs, "centres": "normalised class means of the training faces", "final_loss": fit.final_loss}
 
 
 # --- one entry point -------------------------------------------------------------------------------
@@ -416,7 +443,7 @@ def train_method(
 ) -> TrainedHead:
     """Train one head on ``data`` (identity split inside), with validation on held-out identities."""
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+        raise InputError(f"unknown head method {method!r}; expected one of {', '.join(METHODS)}")
     train_mask = split_identities(data.labels, seed=seed)
     train, validation = data.subset(train_mask), data.subset(~train_mask)
     trainer = {"serfiq": train_serfiq, "eqface": train_eqface, "pfe": train_pfe, "dul": train_dul}[method]
@@ -447,7 +474,7 @@ def train_head(
 ) -> tuple[Path, dict[str, Any]]:
     """Embed the CelebA subset with ``comparator``, train ``method``'s head, and save it (default: the shipped path)."""
     if comparator not in COMPARATORS:
-        raise ValueError(f"unknown comparator {comparator!r}; expected one of {COMPARATORS}")
+        raise UnknownComparator(comparator)
     data = load_celeba_embeddings(comparator, data_dir, cache_dir, progress)
     options = {"margins": EQFACE_MARGINS[comparator]} if method == "eqface" else {}
     trained = train_method(method, data, seed=seed, progress=progress, **options)

@@ -11,17 +11,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sealshot.recognize import available_comparators
+from sealshot.train.config import DEFAULT_SEED, HEAD_METHODS
 
-class HeadMethod(str, Enum):
-    serfiq = "serfiq"
-    eqface = "eqface"
-    pfe = "pfe"
-    dul = "dul"
-
-
-class HeadComparator(str, Enum):
-    facenet = "facenet"
-    dlib = "dlib"
+# Choices for typer, from the lists that define them.
+HeadMethod = Enum("HeadMethod", {name: name for name in HEAD_METHODS}, type=str)  # type: ignore[misc]
+HeadComparator = Enum("HeadComparator", {name: name for name in available_comparators()}, type=str)  # type: ignore[misc]
 
 
 def train_head_command(
@@ -30,7 +25,7 @@ def train_head_command(
     out: Optional[Path] = typer.Option(None, "--out", help="where to write the head (default: the shipped weight)"),
     data: Optional[Path] = typer.Option(None, "--data", help="shared data folder (default: <repo>/../shared/data)"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="embedding cache folder (default: the evaluate cache)"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed"),
 ) -> None:
     """Train a SER-FIQ, EQFace, PFE or DUL head on frozen CelebA embeddings (never LFW)."""
     from sealshot.train.heads import train_head

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -24,24 +24,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from sealshot.quality.vae import FaceVAE, VAEConfig, gaussian_log_likelihood, gray_to_tensor, kl_to_standard_normal, save_vae
+from sealshot.quality.vae import FaceVAE, gaussian_log_likelihood, gray_to_tensor, kl_to_standard_normal, save_vae
+from sealshot.train.config import TrainConfig
 from sealshot.train.degrade import random_degradation
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 16
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    min_learning_rate: float = 1e-4  # end of the cosine schedule
-    weight_decay: float = 0.0
-    val_fraction: float = 0.1
-    seed: int = 0
-    max_shift: int = 2  # random translation in pixels (replicate padding), with a horizontal flip
-    kl_warmup_epochs: float = 1.0  # KL weight rises linearly from 0 to 1 over this many epochs
-    denoise_probability: float = 0.8  # share of crops the encoder sees degraded (0: the paper's plain ELBO)
-    kl_weight: float = 1.0  # β, the weight of the KL term after warm-up (1: the ELBO)
-    model: VAEConfig = field(default_factory=VAEConfig)
 
 
 @dataclass

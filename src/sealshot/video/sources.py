@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from sealshot.errors import SourceError
+from sealshot.video.images import IMAGE_SUFFIXES, read_rgb
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 FALLBACK_FPS = 25.0
 """Frame rate assumed where a source does not state one (frame timing, preview videos)."""
@@ -168,10 +168,10 @@ class ImageFolderSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for index, path in enumerate(self.paths):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            image = read_rgb(path)
             if image is None:
                 raise VideoSourceError(f"{path}: not a readable image")
-            yield Frame(index=index, timestamp=index / self.fps, image=cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+            yield Frame(index=index, timestamp=index / self.fps, image=image)
 
 
 class WebcamSource:

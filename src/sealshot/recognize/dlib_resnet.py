@@ -13,7 +13,7 @@ from typing import Sequence
 import dlib
 import numpy as np
 
-from sealshot.evaluate.comparators.base import package_dir
+from sealshot.recognize.base import package_dir
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25

@@ -24,7 +24,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from sealshot.evaluate.comparators.base import package_dir
+from sealshot.recognize.base import package_dir
 
 IMAGE_SIZE = 160
 MARGIN = 32
