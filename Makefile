@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUT := out/demo
 SAMPLE := src/sealshot/video/samples/arcade-walkers-1080p-crf29.mp4
 
-.PHONY: demo test install clean
+.PHONY: demo test install system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian programs the tests drive for real: ffmpeg serves clips as live streams, chromium is the browser.
+SYSTEM_PROGRAMS := ffmpeg chromium
+system-deps:
+	@missing=""; for p in $(SYSTEM_PROGRAMS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg chromium chromium-driver >/dev/null \
+		|| echo "warning: could not install$$missing; the tests that need them will skip and say why"; \
+	fi
+
 demo: $(STAMP)
 	rm -rf $(OUT) && mkdir -p $(OUT)
 	$(VENV)/bin/sealshot keygen --out $(OUT)/keys
@@ -27,7 +38,7 @@ demo: $(STAMP)
 	$(VENV)/bin/sealshot vault list --vault $(OUT)/vault
 	@echo "demo outputs in $(OUT): vault/ (sealed), preview.mp4, report.json, timeline.png"
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 clean:
