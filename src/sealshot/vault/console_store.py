@@ -98,20 +98,21 @@ def check_warrant_id(text: str) -> str:
 class ConsoleStore:
     """Accounts, warrants and approvals over an open ``Vault``; every change is a signed ``console`` entry."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, create_tables: bool = True) -> None:
         self.vault = vault
         self.operator = vault.operator_key()
-        try:
-            with vault.lock():
-                vault.connection.executescript(CONSOLE_SCHEMA)
-        except sqlite3.Error as error:
-            raise VaultError(f"index {vault.index_path}: {error}") from error
+        if create_tables:
+            try:
+                with vault.lock():
+                    vault.connection.executescript(CONSOLE_SCHEMA)
+            except sqlite3.Error as error:
+                raise VaultError(f"index {vault.index_path}: {error}") from error
 
     @classmethod
-    def open(cls, root: Path, settings: VaultSettings = DEFAULTS) -> "ConsoleStore":
+    def open(cls, root: Path, settings: VaultSettings = DEFAULTS, create_tables: bool = True) -> "ConsoleStore":
         vault = Vault.open(Path(root), settings)
         try:
-            return cls(vault)
+            return cls(vault, create_tables)
         except BaseException:
             vault.close()
             raise
@@ -213,6 +214,12 @@ class ConsoleStore:
         update = ("UPDATE console_warrants SET status = ?, decided_utc = ?, decision_note = ?, opened_seq = ? WHERE warrant_id = ? AND status = ?",
                   (status, round(time.time(), 6), note, opened_seq, warrant.warrant_id, PENDING))  # fmt: skip
         self.record(actor, action, warrant.summary() | ({"note": note} if note else {}) | (details or {}), [update])
+
+    def withdraw_approvals(self, warrant: Warrant, actor: str) -> None:
+        """Drop a pending warrant's approvals (their shares were held by a console that stopped)."""
+        holders = [a.holder for a in self.approvals(warrant.warrant_id)]
+        delete = ("DELETE FROM console_approvals WHERE warrant_id = ?", (warrant.warrant_id,))
+        self.record(actor, "approvals-withdrawn", warrant.summary() | {"holders": holders, "why": "the console restarted; shares are held in memory only"}, [delete])
 
     def overdue(self, now: float | None = None) -> list[Warrant]:
         now = time.time() if now is None else now
