@@ -57,11 +57,11 @@ def file_warrant(session: Session, case_id: str, camera: str, start: float, end:
     return response.headers["location"].rsplit("/", 1)[-1]
 
 
-def approve(session: Session, warrant_id: str, share: Path, passphrase: str | None) -> str:
+def approve(session: Session, warrant_id: str, share: Path, passphrase: str | None, expect: int = 200) -> str:
     with share.open("rb") as handle:
         response = session.http.post(f"/warrants/{warrant_id}/approve", data={"csrf_token": session.csrf(f"/warrants/{warrant_id}"), "passphrase": passphrase or ""},
                                      files={"share": (share.name, handle, "application/json")})  # fmt: skip
-    assert response.status_code == 200, response.text
+    assert response.status_code == expect, response.text
     return response.text
 
 
