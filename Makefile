@@ -44,7 +44,7 @@ CONSOLE_OUT := out/console-demo
 CONSOLE_USERS := olga:operator hans:key-holder hilde:key-holder hugo:key-holder ines:investigator alma:auditor
 console-demo: $(STAMP)
 	rm -rf $(CONSOLE_OUT) && mkdir -p $(CONSOLE_OUT)
-	$(VENV)/bin/sealshot keys init --holders 3 --threshold 2 --out $(CONSOLE_OUT)/keys --vault $(CONSOLE_OUT)/vault
+	$(VENV)/bin/sealshot keys init --holders 3 --threshold 2 --out $(CONSOLE_OUT)/keys --vault $(CONSOLE_OUT)/vault --retention-days 3650
 	$(VENV)/bin/sealshot run $(SAMPLE) --vault $(CONSOLE_OUT)/vault --recipient $(CONSOLE_OUT)/keys/authority.pub --camera arcade \
 		--start-time 2026-01-15T10:00:00Z --no-progress
 	@for entry in $(CONSOLE_USERS); do name=$${entry%%:*}; role=$${entry##*:}; \

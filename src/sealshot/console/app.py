@@ -308,7 +308,9 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
 
     @app.post("/purge", dependencies=[Depends(check_csrf)])
     def run_purge(account: Account = Depends(allowed(OPERATOR))) -> Response:
-        result = purge(state.vault_dir, actor(account))
+        result = purge(state.vault_dir, actor(account))  # logs its own signed 'purged' entry when it deletes anything
+        with state.store() as store:
+            store.record(actor(account), "purge-run", {"purged": len(result.purged), "cutoff_utc": result.cutoff_utc})
         return RedirectResponse(f"/snapshots?purged={len(result.purged)}", status_code=303)
 
     # -- auditor ------------------------------------------------------------------------------------
