@@ -300,6 +300,7 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
             "retention_days": retention,
             "cameras": views.camera_health(rows, set(chain.cameras)),
             "per_day": views.counts_per_day(rows),
+            "per_day_chart": views.per_day_svg(views.counts_per_day(rows)),
             "plan": views.purge_plan(rows, retention),
             "timeline": views.timeline_svg(rows),
             "purged": request.query_params.get("purged"),
@@ -331,6 +332,7 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
                                 "actor": entry.actor, "signer": entry.signer, "details": _summary(entry.details), "position": position})  # fmt: skip
             except VaultError as error:
                 entries.append({"seq": position, "time": None, "event": "unreadable", "action": "", "actor": "", "signer": "", "details": str(error), "position": position})
+        entries.reverse()  # newest first
         return page(request, "audit.html", {"report": report, "entries": entries, "broken": broken}, account=account)
 
     @app.get("/audit")

@@ -101,3 +101,21 @@ def timeline_svg(rows: Sequence[IndexRow], width: int = 900, lane: int = 34) -> 
     parts.append(f'<text x="{width - right}" y="{axis_y}" font-size="11" fill="#4a5568" text-anchor="end">{utc(end)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def per_day_svg(counts: Sequence[tuple[str, int]], width: int = 520, bar: int = 22) -> Markup:
+    """A horizontal bar per day: how many snapshots were sealed of people seen that day."""
+    if not counts:
+        return Markup("")
+    most = max(count for _, count in counts)
+    left, right = 90, 40
+    height = bar * len(counts) + 8
+    parts = [f'<svg class="per-day" role="img" aria-label="snapshots per day" width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+    for index, (label, count) in enumerate(counts):
+        y = 4 + index * bar
+        length = max(2.0, count / most * (width - left - right))
+        parts.append(f'<text x="0" y="{y + 15}" font-size="12" fill="#1a202c">{escape(label)}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{length:.1f}" height="{bar - 6}" fill="#2b6cb0"/>')
+        parts.append(f'<text x="{left + length + 6:.1f}" y="{y + 15}" font-size="12" fill="#4a5568">{count}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
