@@ -42,3 +42,15 @@ def test_session_cookies_are_httponly_strict_and_secure_when_asked(tmp_path: Pat
             assert "default-src 'none'" in response.headers["content-security-policy"] and response.headers["x-frame-options"] == "DENY"
         finally:
             server.close()
+
+
+def test_large_uploads_are_refused_before_anything_is_spooled_to_disk(tmp_path: Path) -> None:
+    made = build_vault(tmp_path)
+    server = RunningConsole(made.vault)
+    try:
+        hans = signed_in(server.url, "hans")
+        token = hans.csrf("/warrants")
+        response = hans.http.post("/warrants/0123456789abcdef/approve", data={"csrf_token": token}, files={"share": ("big.json", b"x" * (2 * 2**20))})
+        assert response.status_code == 413
+    finally:
+        server.close()

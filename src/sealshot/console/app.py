@@ -185,7 +185,16 @@ def _nav(account: Account | None) -> list[tuple[str, str]]:
     }[account.role]
 
 
+MAX_FORM_BYTES = 256 * 1024
+
+
 async def check_csrf(request: Request) -> None:
+    # Refused before parsing: the multipart parser would spool a large upload (a share!) to a temporary file.
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise HTTPException(411, "A form must be sent with its length.")
+    if int(length) > MAX_FORM_BYTES:
+        raise HTTPException(413, "This form is too large; a share file is a few hundred bytes.")
     form = await request.form(max_part_size=DEFAULTS.max_share_bytes * 2)
     if not csrf_matches(request.session.get("csrf"), form.get("csrf_token")):
         raise HTTPException(403, "The form's security token is missing or wrong (CSRF); reload the page and try again.")
