@@ -75,8 +75,13 @@ def user_add(
 ) -> None:
     """Create a console account; its password is stored as an argon2id hash, the creation is logged."""
     from sealshot.console.security import hash_password
-    from sealshot.vault.console_store import ConsoleStore
+    from sealshot.vault.console_store import ROLES, USERNAME, ConsoleStore
     from sealshot.vault.sealer import current_actor
+
+    if role not in ROLES:
+        raise InputError(f"--role {role!r}: one of {', '.join(ROLES)}")
+    if not USERNAME.match(username):
+        raise InputError(f"--username {username!r}: 1-32 lower-case letters, digits, '.', '_' or '-'")
 
     if password_file is not None:
         try:
