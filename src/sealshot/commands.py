@@ -11,7 +11,7 @@ from rich.table import Table
 
 from sealshot.config import PipelineConfig, RunConfig
 from sealshot.detect.config import MTCNNConfig
-from sealshot.errors import EXIT_PARTIAL, InputError, VaultError
+from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
 from sealshot.track.config import TrackerConfig
 
@@ -99,6 +99,8 @@ def run(
     if stop:
         console.print("[yellow]stopped by signal; every open track was sealed[/yellow]")
         raise typer.Exit(stop.exit_code)
+    if reports and all(isinstance(r.failure, SourceError) for r in reports):
+        raise typer.Exit(SourceError.exit_code)  # nothing could be read; each source's line is printed above
     if any(r.error for r in reports):
         raise typer.Exit(EXIT_PARTIAL)
 

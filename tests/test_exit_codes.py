@@ -1,0 +1,47 @@
+"""One exit code per kind of failure, from the one map in ``cli.py`` (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sealshot.errors import InputError, ModelError, SealshotError, SourceError, VaultError
+
+
+def _sealshot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"OMP_NUM_THREADS": "1", "TMPDIR": str(cwd)}
+    return subprocess.run([sys.executable, "-m", "sealshot.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_each_error_class_has_its_own_documented_code() -> None:
+    codes = {cls: cls.exit_code for cls in (SealshotError, InputError, SourceError, VaultError, ModelError)}
+    assert codes == {SealshotError: 1, InputError: 2, SourceError: 3, VaultError: 4, ModelError: 5}
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for cls, code in codes.items():
+        if cls is not SealshotError:
+            assert f"| {code} |" in readme and cls.__name__ in readme
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("codes")
+    assert _sealshot("keygen", "--out", "keys", cwd=folder).returncode == 0
+    return folder
+
+
+def test_a_source_that_cannot_be_read_exits_3_with_one_line(work: Path) -> None:
+    result = _sealshot("run", "missing.mp4", "--vault", "vault", "--recipient", "keys/authority.pub", "--no-progress", cwd=work)
+    assert result.returncode == 3, result.stderr
+    assert "missing.mp4: no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_input_exits_2_and_a_vault_problem_exits_4(work: Path) -> None:
+    score = _sealshot("score", "nowhere.jpg", "--out", "scores.csv", cwd=work)
+    assert score.returncode == 2 and "no such image or folder: nowhere.jpg" in score.stderr
+    (work / "plain-file").write_text("not a vault")
+    listing = _sealshot("vault", "list", "--vault", "plain-file", cwd=work)
+    assert listing.returncode == 4 and "plain-file" in listing.stderr and "Traceback" not in listing.stderr
