@@ -20,7 +20,9 @@ from tests.conftest import REPO_ROOT
 from tests.console.conftest import BASE_TIME, PASSPHRASES, ConsoleVault, build_vault, free_port, password
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = REPO_ROOT / "docs" / "console"
+# The README's screenshots: refreshed with SEALSHOT_SCREENSHOTS=docs/console; otherwise taken into a temporary folder,
+# so that a test run does not rewrite tracked files.
+SCREENSHOTS_ENV = "SEALSHOT_SCREENSHOTS"
 IMAGE_MAGIC = {"PNG": b"\x89PNG", "JPEG": b"\xff\xd8\xff"}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make system-deps installs it)")
@@ -83,7 +85,8 @@ def scan_for_images(*folders: Path) -> list[str]:
 
 def test_the_warrant_story_in_a_browser(story: tuple[ConsoleVault, ServedConsole], tmp_path: Path) -> None:
     made, served = story
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots = REPO_ROOT / os.environ[SCREENSHOTS_ENV] if os.environ.get(SCREENSHOTS_ENV) else tmp_path / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
     lobby = made.ids["lobby"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -96,7 +99,7 @@ def test_the_warrant_story_in_a_browser(story: tuple[ConsoleVault, ServedConsole
             page.fill("#username", username)
             page.fill("#password", password(username))
             if shot:
-                page.screenshot(path=str(SCREENSHOTS / shot))
+                page.screenshot(path=str(screenshots / shot))
             page.click("#sign-in")
             return page
 
@@ -118,7 +121,7 @@ def test_the_warrant_story_in_a_browser(story: tuple[ConsoleVault, ServedConsole
         assert "CASE-2026-17" in hans.inner_text("#warrants")
         hans.click("text=CASE-2026-17")
         hans.set_input_files("#share", str(made.authority.shares[0]))
-        hans.screenshot(path=str(SCREENSHOTS / "warrant-pending.png"), full_page=True)
+        hans.screenshot(path=str(screenshots / "warrant-pending.png"), full_page=True)
         hans.click("#approve")
         assert "1 of 2 approvals" in hans.inner_text("#message")
 
@@ -148,7 +151,7 @@ def test_the_warrant_story_in_a_browser(story: tuple[ConsoleVault, ServedConsole
         shown = sorted(src.rsplit("/", 1)[-1].removesuffix(".png") for src in (images.nth(i).get_attribute("src") or "" for i in range(2)))
         assert shown == sorted(lobby[1:])  # not lobby[0] (before the window), not the garage camera
         assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0") for i in range(2))
-        ines.screenshot(path=str(SCREENSHOTS / "case.png"), full_page=True)
+        ines.screenshot(path=str(screenshots / "case.png"), full_page=True)
 
         # Nothing decrypted was written: not in the vault, the server's working folder or its TMPDIR.
         assert scan_for_images(made.vault, served.work, served.temporary) == []
@@ -175,13 +178,14 @@ def test_the_warrant_story_in_a_browser(story: tuple[ConsoleVault, ServedConsole
         opened_rows = alma.locator("#audit tr.ev-opened")
         assert opened_rows.count() == 1 and "console:hilde" in opened_rows.inner_text() and "authority" in opened_rows.inner_text()
         assert "evidence-exported" in alma.inner_text("#audit")
-        alma.screenshot(path=str(SCREENSHOTS / "audit.png"))
+        alma.screenshot(path=str(screenshots / "audit.png"))
 
         # The operator (made with `sealshot console user add`): metadata, timeline, retention; no pixels.
         otto = sign_in("otto")
         assert otto.locator("svg.timeline circle").count() == 4 and otto.locator("img").count() == 0
         assert "lobby" in otto.inner_text("#cameras") and "garage" in otto.inner_text("#cameras")
-        otto.screenshot(path=str(SCREENSHOTS / "snapshots.png"), full_page=True)
+        otto.screenshot(path=str(screenshots / "snapshots.png"), full_page=True)
         ines.goto(f"{served.url}/warrants")
-        ines.screenshot(path=str(SCREENSHOTS / "warrants.png"), full_page=True)
+        ines.screenshot(path=str(screenshots / "warrants.png"), full_page=True)
         browser.close()
+    assert {path.name for path in screenshots.glob("*.png")} >= {"login.png", "warrant-pending.png", "case.png", "audit.png", "snapshots.png", "warrants.png"}
