@@ -24,7 +24,6 @@ import hashlib
 import re
 import secrets
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
