@@ -63,10 +63,10 @@ ROUTE_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/purge"): (OPERATOR,),
     ("GET", "/audit"): (AUDITOR,),
     ("POST", "/audit/verify"): (AUDITOR,),
-    ("GET", "/warrants"): (INVESTIGATOR, HOLDER),
+    ("GET", "/warrants"): (INVESTIGATOR, HOLDER, AUDITOR),
     ("GET", "/warrants/new"): (INVESTIGATOR,),
     ("POST", "/warrants"): (INVESTIGATOR,),
-    ("GET", "/warrants/{warrant_id}"): (INVESTIGATOR, HOLDER),  # an investigator: their own only
+    ("GET", "/warrants/{warrant_id}"): (INVESTIGATOR, HOLDER, AUDITOR),  # an investigator: their own only
     ("POST", "/warrants/{warrant_id}/approve"): (HOLDER,),
     ("POST", "/warrants/{warrant_id}/refuse"): (HOLDER,),
     ("GET", "/cases/{warrant_id}"): (INVESTIGATOR,),  # their own, opened cases only
@@ -180,7 +180,7 @@ def _nav(account: Account | None) -> list[tuple[str, str]]:
         OPERATOR: [("/snapshots", "Snapshots")],
         HOLDER: [("/warrants", "Warrants")],
         INVESTIGATOR: [("/warrants", "My warrants"), ("/warrants/new", "File a warrant")],
-        AUDITOR: [("/audit", "Audit log")],
+        AUDITOR: [("/audit", "Audit log"), ("/warrants", "Warrants")],
     }[account.role]
 
 
@@ -353,7 +353,7 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
 
     # -- warrants -----------------------------------------------------------------------------------
     @app.get("/warrants")
-    def warrants(request: Request, account: Account = Depends(allowed(INVESTIGATOR, HOLDER))) -> HTMLResponse:
+    def warrants(request: Request, account: Account = Depends(allowed(INVESTIGATOR, HOLDER, AUDITOR))) -> HTMLResponse:
         with state.store() as store:
             expire_overdue(state, store)
             listed = store.warrants(account.username if account.role == INVESTIGATOR else None)
@@ -390,7 +390,7 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
         return page(request, "warrant.html", context, status=status, account=account)
 
     @app.get("/warrants/{warrant_id}")
-    def warrant_view(request: Request, warrant_id: str, account: Account = Depends(allowed(INVESTIGATOR, HOLDER))) -> HTMLResponse:
+    def warrant_view(request: Request, warrant_id: str, account: Account = Depends(allowed(INVESTIGATOR, HOLDER, AUDITOR))) -> HTMLResponse:
         return warrant_page(request, account, warrant_id)
 
     @app.post("/warrants/{warrant_id}/approve", dependencies=[Depends(check_csrf)])
