@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUT := out/demo
 SAMPLE := src/sealshot/video/samples/arcade-walkers-1080p-crf29.mp4
 
-.PHONY: demo test install system-deps clean
+.PHONY: demo console-demo test install system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,22 @@ demo: $(STAMP)
 	$(VENV)/bin/sealshot vault verify --vault $(OUT)/vault
 	$(VENV)/bin/sealshot vault list --vault $(OUT)/vault
 	@echo "demo outputs in $(OUT): vault/ (sealed), preview.mp4, report.json, timeline.png"
+
+# The console walk-through (README, "The web console"): a 2-of-3 vault with the sample clip sealed in it,
+# one demo account per role (password: demo-password-NAME), then the console on http://127.0.0.1:8080/.
+CONSOLE_OUT := out/console-demo
+CONSOLE_USERS := olga:operator hans:key-holder hilde:key-holder hugo:key-holder ines:investigator alma:auditor
+console-demo: $(STAMP)
+	rm -rf $(CONSOLE_OUT) && mkdir -p $(CONSOLE_OUT)
+	$(VENV)/bin/sealshot keys init --holders 3 --threshold 2 --out $(CONSOLE_OUT)/keys --vault $(CONSOLE_OUT)/vault --retention-days 3650
+	$(VENV)/bin/sealshot run $(SAMPLE) --vault $(CONSOLE_OUT)/vault --recipient $(CONSOLE_OUT)/keys/authority.pub --camera arcade \
+		--start-time 2026-01-15T10:00:00Z --no-progress
+	@for entry in $(CONSOLE_USERS); do name=$${entry%%:*}; role=$${entry##*:}; \
+		echo "demo-password-$$name" > $(CONSOLE_OUT)/$$name.password; \
+		$(VENV)/bin/sealshot console user add --vault $(CONSOLE_OUT)/vault --username $$name --role $$role --password-file $(CONSOLE_OUT)/$$name.password; \
+	done
+	@echo "shares for the key holders' browsers: $(CONSOLE_OUT)/keys/share-*-of-3.json"
+	$(VENV)/bin/sealshot console --vault $(CONSOLE_OUT)/vault --bind 127.0.0.1:8080
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15

@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
     {"vault"},
     {"pipeline", "report", "runner"},
     {"train", "evaluate"},
+    {"console"},  # the web console over the vault
     {"commands"},  # every command module: */commands.py, sealshot/commands.py, train/heads_commands.py
     {"cli"},
 ]

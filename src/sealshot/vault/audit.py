@@ -15,7 +15,10 @@ Who signs what (the key is resolved from the chain itself, never from the entry 
   as that camera; the old key may be lost with a stolen device), with ``details.proof``, the new
   key's signature over ``rotation_proof_message`` (proof of possession, bound to the camera id);
 - ``sealed``: the key most recently registered or rotated to for that camera;
-- ``purged``: the operator key (retention is routine and needs no quorum).
+- ``purged``: the operator key (retention is routine and needs no quorum);
+- ``console``: the operator key; one entry per action of a console account (``actor`` =
+  ``console:NAME``, ``details.action`` says what: account-created, signed-in, warrant-filed,
+  warrant-approved, evidence-exported, ...). The console runs where the vault and its operator key are.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPublicKey, ed25519_public_from_b64, public_key_b64
 
 GENESIS = "0" * 64
-EVENTS = ("vault-created", "keys-created", "camera-registered", "camera-rotated", "sealed", "opened", "purged")
+EVENTS = ("vault-created", "keys-created", "camera-registered", "camera-rotated", "sealed", "opened", "purged", "console")
 CAMERA_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -141,7 +144,7 @@ def _signing_key(entry: AuditEntry, state: ChainState) -> ed25519.Ed25519PublicK
         return ed25519_public_from_b64(entry.details.get("public_key"), f"{what}: public_key")
     if state.operator is None or state.authority is None:
         raise VaultError(f"{what}: the log does not start with vault-created")
-    if entry.signer == "operator" and entry.event in ("purged", "camera-rotated"):
+    if entry.signer == "operator" and entry.event in ("purged", "camera-rotated", "console"):
         return state.operator
     if entry.signer == "authority" and entry.event in ("keys-created", "opened"):
         return state.authority.signing

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sealshot.vault.audit import AuditEntry
 from sealshot.vault.encoding import atomic_write, describe_os_error, make_private_directory, plain
@@ -30,12 +30,22 @@ from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 MANIFEST_NAME = "manifest.json"
 
 
+@dataclass(frozen=True)
+class OpenedImage:
+    """One decrypted snapshot, in memory: its PNG and its authenticated metadata (from the sealed header)."""
+
+    snapshot_id: str
+    png: bytes
+    metadata: dict[str, Any]
+
+
 @dataclass
 class OpenResult:
     written: list[Path] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     verification_problems: list[str] = field(default_factory=list)
     entry: AuditEntry | None = None
+    images: list[OpenedImage] = field(default_factory=list)
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -84,6 +94,41 @@ def open_snapshots(
     settings: VaultSettings = DEFAULTS,
 ) -> OpenResult:
     """Decrypt the snapshots in ``scope`` to ``out_dir`` and log the opening; see the module docstring."""
+    prepared: list[Path] = []
+
+    def check_output(vault: Vault) -> None:
+        prepared.append(prepare_output(Path(out_dir), vault.root))
+
+    result = open_in_memory(vault_dir, private, scope, case_id, actor, settings=settings, before_logging=check_output)
+    out = prepared[0]
+    manifest = []
+    for image in result.images:
+        target = out / f"{image.snapshot_id}.png"
+        atomic_write(target, image.png, mode=0o600)
+        result.written.append(target)
+        manifest.append(image.metadata | {"image": target.name})
+    assert result.entry is not None
+    body = {"case_id": case_id, "scope": scope.to_json(), "audit_seq": result.entry.seq, "snapshots": manifest}
+    if result.verification_problems:
+        body["verification_failed"] = result.verification_problems
+    atomic_write(out / MANIFEST_NAME, json.dumps(body, indent=2).encode(), mode=0o600)
+    return result
+
+
+def open_in_memory(
+    vault_dir: Path,
+    private: AuthorityPrivateKey,
+    scope: Scope,
+    case_id: str | None,
+    actor: str,
+    *,
+    extra_details: dict[str, Any] | None = None,
+    settings: VaultSettings = DEFAULTS,
+    before_logging: Callable[[Vault], None] | None = None,
+) -> OpenResult:
+    """Decrypt the snapshots in ``scope`` into memory (``result.images``), after committing the signed
+    ``opened`` entry; nothing is written to disk. ``extra_details`` go into that entry (a warrant id,
+    its approvers); ``before_logging`` runs after the key checks and before the entry is committed."""
     with Vault.open(Path(vault_dir), settings) as vault:
         state, chain_problem = vault.chain()
         if state.authority is None:
@@ -92,7 +137,8 @@ def open_snapshots(
             raise VaultError(f"this key does not open vault {vault_dir} (sealed for authority {state.authority.fingerprint})")
         result = OpenResult()
         result.verification_problems = [p for p in (chain_problem, vault.config_problem(state)) if p is not None]
-        out = prepare_output(Path(out_dir), vault.root)
+        if before_logging is not None:
+            before_logging(vault)
 
         in_scope = {
             snapshot_id: details
@@ -116,27 +162,20 @@ def open_snapshots(
             except VaultError as error:
                 result.failures.append(str(error))
 
-        details: dict[str, Any] = {
+        entry_details: dict[str, Any] = {
             "case_id": case_id,
             "scope": scope.to_json(),
             "snapshot_ids": [snapshot_id for snapshot_id, _, _ in images],
             "failed": len(result.failures),
         }
         if result.verification_problems:
-            details["verification_failed"] = result.verification_problems
-        # The opening is on the record before any image leaves memory.
-        result.entry = vault.append("opened", actor, "authority", details, private.signing)
+            entry_details["verification_failed"] = result.verification_problems
+        entry_details |= extra_details or {}
+        # The opening is on the record before any image leaves this function.
+        result.entry = vault.append("opened", actor, "authority", entry_details, private.signing)
 
-    manifest = []
     for snapshot_id, sealed, png in images:
-        target = out / f"{snapshot_id}.png"
-        atomic_write(target, png, mode=0o600)
-        result.written.append(target)
         metadata = plain(sealed.metadata)  # authenticated by the decryption, unlike the index row
-        manifest.append(metadata | {"snapshot_id": snapshot_id, "sealed_at_utc": sealed.header.get("sealed_at_utc"),
-                                    "image": target.name, "seen_at": iso(float(metadata["seen_at_utc"]))})  # fmt: skip
-    body = {"case_id": case_id, "scope": scope.to_json(), "audit_seq": result.entry.seq, "snapshots": manifest}
-    if result.verification_problems:
-        body["verification_failed"] = result.verification_problems
-    atomic_write(out / MANIFEST_NAME, json.dumps(body, indent=2).encode(), mode=0o600)
+        metadata |= {"snapshot_id": snapshot_id, "sealed_at_utc": sealed.header.get("sealed_at_utc"), "seen_at": iso(float(metadata["seen_at_utc"]))}
+        result.images.append(OpenedImage(snapshot_id, png, metadata))
     return result

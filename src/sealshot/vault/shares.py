@@ -174,22 +174,27 @@ def parse_share(data: bytes, source: str, passphrase: str | None = None) -> Shar
     return Share(fingerprint, index, threshold, holders, value, source, signature)
 
 
+def verify_share(share: Share, authority: AuthorityPublicKey) -> None:
+    """Refuse a share of another key, or one not signed by ``authority`` (edited or forged), by name."""
+    if share.authority_fingerprint != authority.fingerprint:
+        raise VaultError(
+            f"share file {share.source} belongs to authority key {share.authority_fingerprint}, "
+            f"but this vault is sealed for {authority.fingerprint}"
+        )
+    try:
+        authority.signing.verify(share.signature, share.signed_part())
+    except InvalidSignature as error:
+        raise VaultError(
+            f"share file {share.source} is not signed by this vault's authority key: it was altered or forged"
+        ) from error
+
+
 def reconstruct(shares: Sequence[Share], authority: AuthorityPublicKey) -> AuthorityPrivateKey:
     """Rebuild the authority private key from at least ``threshold`` verified shares, or refuse clearly."""
     if not shares:
         raise VaultError("no key shares given")
     for share in shares:
-        if share.authority_fingerprint != authority.fingerprint:
-            raise VaultError(
-                f"share file {share.source} belongs to authority key {share.authority_fingerprint}, "
-                f"but this vault is sealed for {authority.fingerprint}"
-            )
-        try:
-            authority.signing.verify(share.signature, share.signed_part())
-        except InvalidSignature as error:
-            raise VaultError(
-                f"share file {share.source} is not signed by this vault's authority key: it was altered or forged"
-            ) from error
+        verify_share(share, authority)
     thresholds = {share.threshold for share in shares}
     if len(thresholds) != 1 or (authority.threshold is not None and thresholds != {authority.threshold}):
         raise VaultError("the shares disagree about the threshold")

@@ -450,9 +450,10 @@ class Vault:
         key: ed25519.Ed25519PrivateKey,
         insert: "IndexRow | None" = None,
         delete: Iterable[str] = (),
+        statements: Iterable[tuple[str, tuple[Any, ...]]] = (),
     ) -> AuditEntry:
-        """Append one signed entry; insert the index row ``insert`` and delete the rows of ``delete``
-        in the same transaction (after a crash, both happened or neither)."""
+        """Append one signed entry; insert the index row ``insert``, delete the rows of ``delete`` and run
+        ``statements`` (SQL with bound parameters) in the same transaction (after a crash, all happened or none)."""
         connection = self.connection
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -465,6 +466,8 @@ class Vault:
                     placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
                     connection.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", insert.to_sql())
                 connection.executemany("DELETE FROM snapshots WHERE snapshot_id = ?", [(i,) for i in delete])
+                for sql, params in statements:
+                    connection.execute(sql, params)
                 connection.execute("COMMIT")
             except BaseException:
                 # SQLite already rolled back on some errors (a full disk): rolling back again would hide the cause.
