@@ -177,9 +177,13 @@ def _run(settings: CameraSettings, stop: _Stop, status: Status) -> int:
     from sealshot.video.live import Backoff, LiveStream
 
     config = settings.pipeline()
-    quality = get_quality(settings.quality)
-    detector = MTCNNDetector(config.detector)
     sink = CameraSealer.open(settings.vault, settings.recipient, settings.camera_id, camera_key=settings.camera_key)
+    try:
+        quality = get_quality(settings.quality)
+        detector = MTCNNDetector(config.detector)
+    except BaseException:
+        sink.close()
+        raise
     live: LiveStream | None = None
     try:
         if settings.is_live:

@@ -169,8 +169,8 @@ def _check(path: Path, lines: _Lines, camera: int | None, table: dict[str, Any],
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: unknown key {key!r}{hint}")
         expected = types[key]
         if not isinstance(value, expected) or isinstance(value, bool):
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be a {names}, not {value!r}")
+            kind = {str: "a string", int: "an integer", list: "a list"}.get(expected, "a number")  # type: ignore[call-overload]
+            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be {kind}, not {value!r}")
         if key in _POSITIVE and value < 1:
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be at least 1, not {value!r}")
         if key == "thresholds" and (len(value) != 3 or not all(isinstance(v, (int, float)) for v in value)):
