@@ -243,7 +243,8 @@ def _serve_live(live: Any, pipeline: Any, settings: CameraSettings, stop: _Stop,
             continue
         gap_sealed = False
         pipeline.process(frame)
-        status.processed(time.monotonic() - frame.arrived_at if frame.arrived_at is not None else None)
+        # Behind live: now against the frame's own time, so that a backlog anywhere before us (socket, decoder) counts.
+        status.processed(time.time() - (live.started_at_utc + frame.timestamp))
         status.send(
             up=True, frames_decoded=counters.frames_decoded, frames_dropped=counters.frames_dropped,
             reconnections=counters.reconnections, last_error=counters.last_error, live_tracks=pipeline.live_track_count,

