@@ -181,13 +181,20 @@ class ImageFolderSource:
         self.frame_count = len(self.paths)
         self.rereadable = True
         self.started_at_utc, self.started_at_source = recording_start(folder, None, self.frame_count / fps)
+        self.skipped: list[str] = []
+        """Files that could not be read as images: skipped (and logged), the others still processed."""
 
     def __iter__(self) -> Iterator[Frame]:
+        self.skipped = []
         for index, path in enumerate(self.paths):
             image = read_rgb(path)
             if image is None:
-                raise VideoSourceError(f"{path}: not a readable image")
+                logger.warning("%s: not a readable image; skipped", path)
+                self.skipped.append(str(path))
+                continue
             yield Frame(index=index, timestamp=index / self.fps, image=image)
+        if len(self.skipped) == len(self.paths):
+            raise VideoSourceError(f"{self.name}: none of its {len(self.paths)} images could be read")
 
 
 class WebcamSource:
