@@ -126,3 +126,23 @@ def test_unreachable_camera_and_unusable_vault_leave_the_others_running(
     assert any(e["event"] == "connect_failed" and e["camera"] == "nobody" for e in events)
     assert any(e["event"] == "camera_restart_scheduled" and e["camera"] == "badvault" for e in events)
     assert verify_vault(tmp_path / "vault").ok
+
+
+def test_recordings_are_read_once_to_the_end_and_a_truncated_one_fails(
+    tmp_path: Path, authority_pub: Path, small_clip: Path, serve: Callable[[Path], Serve]
+) -> None:
+    data = small_clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    vault = tmp_path / "vault"
+    running = serve(_config(tmp_path, authority_pub, _camera("whole", str(small_clip), vault) + _camera("cut", str(cut), vault)))
+    assert running.process.wait(120) == 1  # every camera finished; one of them failed
+    events = running.events()
+    finished = {e["camera"]: e for e in events if e["event"] == "camera_finished"}
+    assert finished["whole"]["exit_code"] == 0
+    assert finished["cut"]["exit_code"] != 0 and "truncated" in finished["cut"]["error"]
+    assert not any(e["event"] == "camera_process_started" and e["camera"] == "cut" for e in events[events.index(finished["cut"]):])
+    whole, partial = _sealed_lines(tmp_path / "reports" / "whole.jsonl"), _sealed_lines(tmp_path / "reports" / "cut.jsonl")
+    assert len(whole) > len(partial) >= 1  # what the truncated file showed was still sealed
+    report = verify_vault(vault)
+    assert report.ok and report.snapshots == len(whole) + len(partial)

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
-from sealshot.errors import InputError, signal_exit_code
+from sealshot.errors import EXIT_PARTIAL, InputError, signal_exit_code
 from sealshot.serve.camera import camera_main
 from sealshot.serve.config import CameraSettings, ServeConfig
 
@@ -164,7 +164,8 @@ class Supervisor:
         self._signal = self._signal or signum
 
     def run(self) -> int:
-        """Run until every camera finished (files only) or a signal came; the exit code (0, 130, 143)."""
+        """Run until every camera finished (files only) or a signal came. The exit code: 0; 1 when a
+        recording failed (truncated, unreadable, vault refused); 130/143 after Ctrl-C/SIGTERM."""
         previous = {s: signal.signal(s, self._handle) for s in (signal.SIGTERM, signal.SIGINT)}
         self._serve_metrics()
         try:
@@ -180,7 +181,9 @@ class Supervisor:
             self._shutdown()
             for s, h in previous.items():
                 signal.signal(s, h)
-        return signal_exit_code(self._signal) if self._signal else 0
+        if self._signal:
+            return signal_exit_code(self._signal)
+        return EXIT_PARTIAL if any(s.finished and s.last_exit for s in self.cameras.values()) else 0
 
     def _watch(self, state: CameraState, now: float) -> None:
         if state.finished or state.running:
@@ -194,9 +197,13 @@ class Supervisor:
                 state.carried[name] = state.total(name)
             error = state.status.get("last_error")
             state.status = {"last_error": error}
-            if code == 0 and not state.settings.is_live:
+            if not state.settings.is_live:  # a recording is read once: again would seal its people twice
                 state.finished = True
-                logger.info("camera finished its recording", extra={"event": "camera_finished", "camera": state.settings.camera_id})
+                logger.log(
+                    logging.INFO if code == 0 else logging.ERROR,
+                    "camera finished its recording" if code == 0 else "camera failed on its recording; not restarted",
+                    extra={"event": "camera_finished", "camera": state.settings.camera_id, "exit_code": code, "error": error},
+                )
                 return
             ran_s = now - state.started_at
             state.delay_s = self.config.restart_initial_s if ran_s >= HEALTHY_RUN_S or not state.delay_s else min(self.config.restart_max_s, state.delay_s * 2)
