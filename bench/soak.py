@@ -135,6 +135,7 @@ def summarise(samples: list[dict[str, float | str]], args: argparse.Namespace, w
         "rss_mb_at_warm_up": round(rss[0], 1) if rss else None,
         "rss_mb_at_end": round(rss[-1], 1) if rss else None,
         "rss_growth_pct_after_warm_up": round(rss_growth, 2),
+        "private_mb_at_end": last.get("sealshot_camera_private_megabytes"),
         "lag_p50_s": round(percentile(lags, 50), 3),
         "lag_p99_s": round(percentile(lags, 99), 3),
         "lag_max_s": round(max(lags), 3) if lags else None,

@@ -99,6 +99,9 @@ class _Collector:
             "lag_max_s": GaugeMetricFamily("sealshot_lag_max_seconds", "largest lag since the previous status (about 1 s)", labels=["camera"]),
             "live_tracks": GaugeMetricFamily("sealshot_live_tracks", "tracks followed now", labels=["camera"]),
             "rss_mb": GaugeMetricFamily("sealshot_camera_resident_megabytes", "resident memory of the camera's process", labels=["camera"]),
+            "private_mb": GaugeMetricFamily(
+                "sealshot_camera_private_megabytes", "memory only the camera's process holds (shared library code excluded)", labels=["camera"]
+            ),
             "up": GaugeMetricFamily("sealshot_camera_up", "1 when the camera's process runs and its source delivers", labels=["camera"]),
         }
         error = InfoMetricFamily("sealshot_camera_last_error", "the camera's last error (empty: none)", labels=["camera"])
