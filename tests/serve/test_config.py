@@ -66,3 +66,12 @@ def test_serve_refuses_a_typo_with_exit_2_before_starting_anything(tmp_path: Pat
     assert done.returncode == 2
     assert "cameras.toml:4: unknown key 'thread' (did you mean 'threads'?)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_quality_method_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD.replace("detect_every = 3", 'quality = "vea"'))
+    with pytest.raises(InputError, match=r"cameras.toml:13: \[\[camera\]\] #2: unknown quality method 'vea'; available: .*vae"):
+        load_config(path, quality_methods=["vae", "vae-ratio", "sharpness"])
+    with pytest.raises(InputError, match=r"cameras.toml:6: \[\[camera\]\] #1: unknown quality method 'vae-ratio'"):
+        load_config(path, quality_methods=["vae"])  # the default, where the camera does not set one

@@ -74,10 +74,16 @@ def private_mb() -> float:
 
 
 class _Stop:
+    """Set by SIGTERM/SIGINT, or when the ``serve`` process is gone (killed): a camera never runs unsupervised."""
+
     def __init__(self) -> None:
         self.signal: int | None = None
+        self._parent = os.getppid()
 
     def __bool__(self) -> bool:
+        if self.signal is None and os.getppid() != self._parent:
+            logger.error("serve process gone; stopping", extra={"event": "orphaned"})
+            self.signal = signal.SIGTERM
         return self.signal is not None
 
     def handler(self, signum: int, _frame: FrameType | None) -> None:

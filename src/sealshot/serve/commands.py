@@ -19,10 +19,22 @@ def serve(
     from sealshot.serve.config import load_config
     from sealshot.serve.supervisor import Supervisor
 
-    settings = load_config(config, metrics=metrics)
+    settings = load_config(config, metrics=metrics, quality_methods=_quality_methods())
     logs.configure()
     code = Supervisor(settings).run()
     raise typer.Exit(code)
+
+
+def _quality_methods() -> list[str]:
+    """The registered quality methods, listed in a throwaway process: listing them loads PyTorch, which
+    the supervising process never needs."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sealshot.quality.registry import available
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(available).result()
 
 
 def register(app: typer.Typer) -> None:

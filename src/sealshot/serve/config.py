@@ -25,7 +25,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from sealshot.config import PipelineConfig
 from sealshot.detect.config import MTCNNConfig
@@ -184,9 +184,10 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def load_config(path: Path, metrics: str | None = None) -> ServeConfig:
+def load_config(path: Path, metrics: str | None = None, quality_methods: Collection[str] | None = None) -> ServeConfig:
     """Read and check ``path``; ``InputError`` naming the file, line and key on any mistake.
-    ``metrics`` ("HOST:PORT" or "off") overrides the file's."""
+    ``metrics`` ("HOST:PORT" or "off") overrides the file's; ``quality_methods``, when given, are the
+    names a ``quality`` key may take."""
     try:
         text = path.read_text()
     except OSError as error:
@@ -213,6 +214,10 @@ def load_config(path: Path, metrics: str | None = None) -> ServeConfig:
         for key in _REQUIRED:
             if key not in merged:
                 raise InputError(f"{_where(path, lines.of(number), number)}: missing key {key!r} (set it in the camera or at the top of the file)")
+        quality = merged.get("quality", CameraSettings.quality)
+        if quality_methods is not None and quality not in quality_methods:
+            line = lines.of(number if "quality" in entry else None, "quality") if "quality" in merged else lines.of(number)
+            raise InputError(f"{_where(path, line, number)}: unknown quality method {quality!r}; available: {', '.join(sorted(quality_methods))}")
         camera_id = merged.pop("id", None) or _camera_id_from(merged["source"])
         if not _CAMERA_ID.fullmatch(camera_id):
             raise InputError(f"{_where(path, lines.of(number, 'id'), number)}: id {camera_id!r}: use 1-64 letters, digits, '.', '_' or '-'")
