@@ -212,6 +212,7 @@ def _run(settings: CameraSettings, stop: _Stop, status: Status) -> int:
                 open_timeout_s=settings.read_timeout_s,
                 read_timeout_s=settings.read_timeout_s,
                 decoder_threads=settings.decoder_threads,
+                max_behind_s=settings.max_behind_s,
             ).start()
             started_at_utc, started_at_source = live.started_at_utc, live.started_at_source
         else:

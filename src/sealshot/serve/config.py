@@ -68,6 +68,8 @@ class CameraSettings:
     reconnect_max_s: float = 30.0
     read_timeout_s: float = 5.0
     """A live stream that sends nothing for this long is taken as lost and reconnected."""
+    max_behind_s: float = 1.0
+    """When decoding falls this far behind live (a loaded host), packets are skipped to the next keyframe."""
 
     @property
     def is_live(self) -> bool:
@@ -121,6 +123,7 @@ _CAMERA_TYPES: dict[str, type | tuple[type, ...]] = {
     "reconnect_initial_s": (int, float),
     "reconnect_max_s": (int, float),
     "read_timeout_s": (int, float),
+    "max_behind_s": (int, float),
 }
 _SERVE_TYPES: dict[str, type | tuple[type, ...]] = {
     "metrics": str,

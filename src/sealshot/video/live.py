@@ -51,13 +51,24 @@ class LiveCounters:
     """What the decoder thread has seen; read by the pipeline's thread for metrics (ints only, no lock needed)."""
 
     frames_decoded: int = 0
-    frames_dropped: int = 0
+    packets_received: int = 0
+    """Video packets read from the stream (one per frame)."""
+    frames_decoded_dropped: int = 0
     """Decoded frames replaced by a newer one before the pipeline took them."""
+    frames_taken: int = 0
     connections: int = 0
     reconnections: int = 0
     """Successful connections after the first."""
     failed_attempts: int = 0
     last_error: str | None = None
+    packets_skipped: int = 0
+    """Packets not decoded at all because decoding fell more than ``max_behind_s`` behind live."""
+
+    @property
+    def frames_dropped(self) -> int:
+        """Frames that arrived but were never processed: replaced while the pipeline was busy, skipped
+        undecoded to catch up with live, or not decoded as non-reference frames while behind."""
+        return max(0, self.packets_received - self.frames_taken - 1)
 
 
 class LiveStream:
@@ -79,6 +90,7 @@ class LiveStream:
         open_timeout_s: float = 5.0,
         read_timeout_s: float = 5.0,
         decoder_threads: int = 1,
+        max_behind_s: float = 1.0,
     ) -> None:
         self.name = url
         self.url = url
@@ -89,6 +101,7 @@ class LiveStream:
         self._backoff = backoff or Backoff()
         self._timeouts = (open_timeout_s, read_timeout_s)
         self._decoder_threads = decoder_threads
+        self.max_behind_s = max_behind_s
         self._newest: collections.deque[tuple[int, float, float, av.VideoFrame]] = collections.deque(maxlen=max(1, keep))
         self._ready = threading.Condition()
         self._stopping = threading.Event()
@@ -127,6 +140,7 @@ class LiveStream:
             if not self._newest:
                 return None
             index, timestamp, arrived_at, decoded = self._newest.popleft()
+            self.counters.frames_taken += 1
         return Frame(index=index, timestamp=timestamp, image=upright(decoded), arrived_at=arrived_at)
 
     def __iter__(self) -> Iterator[Frame]:
@@ -190,26 +204,45 @@ class LiveStream:
         self.fps = float(rate) if rate else self.fps
         origin: float | None = None
         offset = 0.0
-        for decoded in container.decode(stream):
+        catching_up = False
+        for packet in container.demux(stream):
             if self._stopping.is_set():
                 return
-            arrived_at = time.monotonic()
+            if packet.size == 0:
+                continue
+            self.counters.packets_received += 1
+            seconds = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base is not None else None
             if origin is None:
                 self._on_connected()
-                origin = float(decoded.pts * decoded.time_base) if decoded.pts is not None and decoded.time_base else 0.0
-                offset = time.time() - self.started_at_utc
-            if decoded.pts is not None and decoded.time_base is not None:
-                timestamp = offset + float(decoded.pts * decoded.time_base) - origin
-            else:
-                timestamp = time.time() - self.started_at_utc
-            timestamp = max(timestamp, self._last_timestamp + 1e-3)  # never backwards, even across reconnections
-            self._last_timestamp = timestamp
-            with self._ready:
-                if len(self._newest) == self._newest.maxlen:
-                    self.counters.frames_dropped += 1
-                self._newest.append((self.counters.frames_decoded, timestamp, arrived_at, decoded))
-                self.counters.frames_decoded += 1
-                self._ready.notify()
+                origin, offset = (seconds or 0.0), time.time() - self.started_at_utc
+            # How far behind live this packet is; when decoding itself cannot keep up (a loaded host),
+            # skip cheap-to-lose frames first, and past max_behind_s every packet up to the next keyframe.
+            behind = (time.time() - self.started_at_utc) - (offset + seconds - origin) if seconds is not None else 0.0
+            if catching_up and packet.is_keyframe and behind < self.max_behind_s:
+                catching_up = False
+            elif not catching_up and behind >= self.max_behind_s:
+                catching_up = True
+                logger.info("decoder behind live; skipping to the next keyframe", extra={"event": "catching_up", "behind_s": round(behind, 2)})
+            if catching_up:
+                self.counters.packets_skipped += 1
+                continue
+            stream.codec_context.skip_frame = "NONREF" if behind >= self.max_behind_s / 4 else "DEFAULT"
+            for decoded in packet.decode():
+                if decoded.pts is not None and decoded.time_base is not None:
+                    timestamp = offset + float(decoded.pts * decoded.time_base) - origin
+                else:
+                    timestamp = time.time() - self.started_at_utc
+                self._offer(decoded, timestamp)
+
+    def _offer(self, decoded: av.VideoFrame, timestamp: float) -> None:
+        timestamp = max(timestamp, self._last_timestamp + 1e-3)  # never backwards, even across reconnections
+        self._last_timestamp = timestamp
+        with self._ready:
+            if len(self._newest) == self._newest.maxlen:
+                self.counters.frames_decoded_dropped += 1
+            self._newest.append((self.counters.frames_decoded, timestamp, time.monotonic(), decoded))
+            self.counters.frames_decoded += 1
+            self._ready.notify()
 
     def _on_connected(self) -> None:
         self.counters.connections += 1
