@@ -40,7 +40,7 @@ def small_clip(ffmpeg: str, sample_clip: Path, tmp_path_factory: pytest.TempPath
     """The bundled clip at 640x360 with a keyframe every second: cheap to serve, decode and detect."""
     target = tmp_path_factory.mktemp("clips") / "arcade-640.mp4"
     subprocess.run(
-        [ffmpeg, "-v", "error", "-i", str(sample_clip), "-vf", "scale=640:-2", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-an", str(target)],
+        [ffmpeg, "-v", "error", "-i", str(sample_clip), "-vf", "scale=640:-2", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-movflags", "+faststart", "-an", str(target)],
         check=True,
     )
     return target

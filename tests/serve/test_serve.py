@@ -87,7 +87,7 @@ def test_two_cameras_one_vault_a_second_vault_a_fast_stream_and_sigterm(
     )
     # Served 6x faster than real time: most frames are dropped, none waits in a queue.
     assert metrics["sealshot_frames_dropped_total"]["fast"] > metrics["sealshot_frames_processed_total"]["fast"]
-    assert all(metrics["sealshot_lag_seconds"][c] < 3.0 for c in ("hall", "fast", "yard")), metrics["sealshot_lag_seconds"]
+    assert all(metrics["sealshot_lag_seconds"][c] < 5.0 for c in ("hall", "fast", "yard")), metrics["sealshot_lag_seconds"]
     assert running.terminate() == signal_exit_code(signal.SIGTERM)
 
     stops = [e for e in running.events() if e["event"] == "camera_stopped"]
