@@ -263,7 +263,7 @@ def _serve_live(live: Any, pipeline: Any, settings: CameraSettings, stop: _Stop,
         gap_sealed = False
         pipeline.process(frame)
         # Behind live: now against the frame's own time, so that a backlog anywhere before us (socket, decoder) counts.
-        status.processed(time.time() - (live.started_at_utc + frame.timestamp))
+        status.processed(max(0.0, time.time() - (live.started_at_utc + frame.timestamp)))  # a stream sent faster than real time runs ahead
         status.send(
             up=True, frames_decoded=counters.frames_decoded, frames_dropped=counters.frames_dropped,
             reconnections=counters.reconnections, last_error=counters.last_error, live_tracks=pipeline.live_track_count,
