@@ -38,8 +38,10 @@ from sealshot.vault import commands as _vault_commands  # noqa: E402
 from sealshot.train import commands as _train_commands  # noqa: E402
 from sealshot.evaluate import commands as _evaluate_commands  # noqa: E402
 from sealshot.console import commands as _console_commands  # noqa: E402
+from sealshot.serve import commands as _serve_commands  # noqa: E402
 
-for _module in (_pipeline_commands, _quality_commands, _vault_commands, _train_commands, _evaluate_commands, _console_commands):
+_AREAS = (_pipeline_commands, _serve_commands, _quality_commands, _vault_commands, _console_commands, _train_commands, _evaluate_commands)
+for _module in _AREAS:
     _module.register(app)
 
 

@@ -21,6 +21,9 @@ class PipelineConfig:
     crop_margin: float = 0.3
     timeline_points: int = 2000
     """At most this many (time, quality) points are kept per track; a longer track keeps every 2nd, 4th, ... point."""
+    keep_closed_tracks: bool = True
+    """Keep each ended track's summary for the final report (``run``); off for a camera that runs for
+    months (``serve``), which writes each one out when it ends and forgets it."""
 
 
 @dataclass

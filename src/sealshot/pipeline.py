@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 import numpy as np
 
@@ -72,9 +72,13 @@ class CameraPipeline:
         started_at_utc: float,
         detector: MTCNNDetector | None = None,
         started_at_source: str | None = None,
+        on_track_closed: Callable[[TrackSummary], None] | None = None,
     ) -> None:
         """``started_at_utc`` is the UNIX time of frame 0 (``FrameSource.started_at_utc``) and
-        ``started_at_source`` how it was found; both go into every snapshot's metadata."""
+        ``started_at_source`` how it was found; both go into every snapshot's metadata.
+        ``on_track_closed`` gets each track's summary once it is sealed, discarded or given up on
+        (``sealshot serve`` writes it out); with ``config.keep_closed_tracks`` off the track is then
+        forgotten, so that memory does not grow with run time."""
         self.config = config
         self.quality = quality
         self.sink = sink
@@ -85,6 +89,8 @@ class CameraPipeline:
         self.frames_processed = 0
         self._timer = StageTimer()
         self._ledgers: dict[int, TrackLedger] = {}
+        self._on_track_closed = on_track_closed
+        self._sealed_total = 0
 
     @property
     def live_track_count(self) -> int:
@@ -93,10 +99,11 @@ class CameraPipeline:
 
     @property
     def sealed_count(self) -> int:
-        return sum(1 for ledger in self._ledgers.values() if ledger.snapshot_id is not None)
+        return self._sealed_total
 
     def track_summaries(self) -> list[TrackSummary]:
-        """Every track seen so far, in the order they started; no pixels."""
+        """Every track seen so far (only the open ones when ``keep_closed_tracks`` is off), in the
+        order they started; no pixels."""
         return [ledger.summary() for ledger in self._ledgers.values()]
 
     def stage_timings(self) -> dict[str, float]:
@@ -140,7 +147,8 @@ class CameraPipeline:
 
     def _detect(self, frame: Frame) -> Detections:
         stride = max(1, self.config.detect_every)
-        if frame.index % stride == 0 or not self.tracker.tracks:
+        # Counted in processed frames, not frame indices: a live source drops frames, and its indices skip.
+        if (self.frames_processed - 1) % stride == 0 or not self.tracker.tracks:
             return self.detector.detect([frame.image])[0]
         _, predicted = self.tracker.predicted_boxes(frame.timestamp)
         centre = (predicted[:, :2] + predicted[:, 2:]) / 2
@@ -156,6 +164,7 @@ class CameraPipeline:
             reason = self.tracker.is_false_alarm(track)
             if reason:
                 ledger.mark_discarded(reason)
+                self._retire(ledger)
             else:
                 to_seal.append(ledger)
         self._seal_all(to_seal)
@@ -179,8 +188,19 @@ class CameraPipeline:
             snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
         except VaultError as error:
             ledger.mark_seal_failed(str(error))
+            self._retire(ledger)
             raise
         except OSError as error:  # a sink that let a disk error through (disk full, folder gone)
             ledger.mark_seal_failed(f"sealing track {ledger.track_id} failed: {error}")
+            self._retire(ledger)
             raise VaultError(ledger.seal_error) from error
         ledger.mark_sealed(snapshot, snapshot_id)
+        self._sealed_total += 1
+        self._retire(ledger)
+
+    def _retire(self, ledger: TrackLedger) -> None:
+        """A track that has ended for good: report it, and forget it unless the run keeps every track."""
+        if self._on_track_closed is not None:
+            self._on_track_closed(ledger.summary())
+        if not self.config.keep_closed_tracks:
+            self._ledgers.pop(ledger.track_id, None)

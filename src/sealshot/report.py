@@ -33,6 +33,8 @@ class SourceReport:
     """UNIX time of the source's frame 0, which every sealed ``seen_at_utc`` counts from."""
     started_at_source: str | None = None
     """How ``started_at_utc`` was found: "container", "mtime-minus-duration", "option" or "wall-clock"."""
+    skipped: list[str] = field(default_factory=list)
+    """Files of an image folder that could not be read, skipped while the others were processed."""
     failure: SealshotError | None = field(default=None, repr=False)
     """The error behind ``error``, for a caller that needs its kind or exit code."""
 
@@ -72,7 +74,7 @@ class SourceReport:
             "started_at_iso": None if started is None else datetime.fromtimestamp(started, timezone.utc).isoformat(),
             "started_at_source": self.started_at_source,
             "unsealed": sum(1 for t in self.tracks if t.seal_error),
-        }
+        } | ({"skipped": list(self.skipped)} if self.skipped else {})
 
 
 def write_report(path: Path, reports: list[SourceReport]) -> None:

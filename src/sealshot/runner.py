@@ -273,6 +273,9 @@ def _run_source(
                 drawing.close()
             progress.update(task, sealed=pipeline.sealed_count)
     report.seconds = time.perf_counter() - start
+    report.skipped = list(getattr(frames, "skipped", []))
+    for path in report.skipped:
+        console.print(f"[yellow]skipped:[/yellow] {path} is not a readable image", highlight=False)
     report.tracks = pipeline.track_summaries()
     report.stage_ms_per_frame = pipeline.stage_timings()
     drawing.draw_second_pass(report, config.max_frames)

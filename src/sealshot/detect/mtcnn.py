@@ -211,7 +211,7 @@ class MTCNNDetector:
         if len({f.shape for f in frames}) != 1:
             return [d for f in frames for d in self.detect([f])]
         scale_back = 1.0
-        max_side = self.config.detect_max_side
+        max_side = min(side for side in (self.config.detect_max_side, self.config.largest_side) if side)
         if max_side and max(frames[0].shape[:2]) > max_side:
             scale_back = max(frames[0].shape[:2]) / max_side
             size = (round(frames[0].shape[1] / scale_back), round(frames[0].shape[0] / scale_back))

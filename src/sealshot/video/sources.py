@@ -45,6 +45,8 @@ class Frame:
     index: int
     timestamp: float
     image: np.ndarray
+    arrived_at: float | None = None
+    """``time.monotonic()`` when a live source received it (the lag is measured from there); None for files."""
 
     @property
     def height(self) -> int:
@@ -66,6 +68,17 @@ class FrameSource(Protocol):
     """Whether opening the same source again gives the same frames (a file or folder, not a live feed)."""
 
     def __iter__(self) -> Iterator[Frame]: ...
+
+
+def upright(decoded: av.VideoFrame) -> np.ndarray:
+    """The frame as an RGB array, turned as its display matrix says (phone videos are stored sideways)."""
+    image = decoded.to_ndarray(format="rgb24")
+    quarter_turns = int(round((decoded.rotation or 0) / 90.0)) % 4
+    return np.ascontiguousarray(np.rot90(image, quarter_turns)) if quarter_turns else image
+
+
+TRUNCATION_TOLERANCE = 0.02
+"""A file that decodes fewer than this fraction short of its declared frame count is truncated."""
 
 
 def parse_utc(text: str) -> float:
@@ -143,7 +156,7 @@ class PyAVSource:
                     timestamp = pts_seconds - origin
                 else:
                     timestamp = index / (self.fps or FALLBACK_FPS)
-                yield Frame(index=index, timestamp=timestamp, image=decoded.to_ndarray(format="rgb24"))
+                yield Frame(index=index, timestamp=timestamp, image=upright(decoded))
                 index += 1
         except (av.error.FFmpegError, OSError) as error:
             raise VideoSourceError(f"{self.name}: decoding failed after {index} frames ({error})") from error
@@ -151,6 +164,9 @@ class PyAVSource:
             self._container.close()
         if index == 0:
             raise VideoSourceError(f"{self.name}: no frame could be decoded (corrupt or truncated file?)")
+        declared = self.frame_count
+        if not self.is_stream and declared and index < declared * (1 - TRUNCATION_TOLERANCE) - 1:
+            raise VideoSourceError(f"{self.name}: truncated: the file ends after {index} of its {declared} declared frames")
 
 
 class ImageFolderSource:
@@ -165,13 +181,20 @@ class ImageFolderSource:
         self.frame_count = len(self.paths)
         self.rereadable = True
         self.started_at_utc, self.started_at_source = recording_start(folder, None, self.frame_count / fps)
+        self.skipped: list[str] = []
+        """Files that could not be read as images: skipped (and logged), the others still processed."""
 
     def __iter__(self) -> Iterator[Frame]:
+        self.skipped = []
         for index, path in enumerate(self.paths):
             image = read_rgb(path)
             if image is None:
-                raise VideoSourceError(f"{path}: not a readable image")
+                logger.warning("%s: not a readable image; skipped", path)
+                self.skipped.append(str(path))
+                continue
             yield Frame(index=index, timestamp=index / self.fps, image=image)
+        if len(self.skipped) == len(self.paths):
+            raise VideoSourceError(f"{self.name}: none of its {len(self.paths)} images could be read")
 
 
 class WebcamSource:

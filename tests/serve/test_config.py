@@ -1,0 +1,77 @@
+"""``cameras.toml``: mistakes are named with their file, line and key, before any camera starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sealshot.errors import InputError
+from sealshot.serve.config import load_config
+
+GOOD = """metrics = "127.0.0.1:9200"
+vault = "vault"
+recipient = "keys/authority.pub"
+threads = 2
+
+[[camera]]
+id = "lobby"
+source = "rtsp://10.0.0.5/stream1"
+
+[[camera]]
+source = "clips/a-very-long-name-from-a-phone-that-goes-on-and-on-and-on-and-on-and-on-and-on.mp4"
+vault = "/srv/other"
+detect_every = 3
+"""
+
+
+def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    lobby, phone = config.cameras
+    assert config.metrics == ("127.0.0.1", 9200)
+    assert lobby.camera_id == "lobby" and lobby.is_live and lobby.threads == 2 and lobby.vault == tmp_path / "vault"
+    assert phone.vault == Path("/srv/other") and phone.detect_every == 3 and not phone.is_live
+    assert len(phone.camera_id) <= 64 and phone.camera_id.startswith("a-very-long-name")
+    assert phone.source == str(tmp_path / "clips" / Path(phone.source).name)
+    assert load_config(path, metrics="off").metrics is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("detect_every = 3", "detect_evry = 3"), r"cameras.toml:13: \[\[camera\]\] #2: unknown key 'detect_evry' \(did you mean 'detect_every'\?\)"),
+        (lambda t: t.replace('vault = "vault"\n', ""), r"cameras.toml:5: \[\[camera\]\] #1: missing key 'vault'"),
+        (lambda t: t.replace("threads = 2", 'threads = "two"'), r"cameras.toml:4: threads must be an integer, not 'two'"),
+        (lambda t: t.replace('id = "lobby"', 'id = "lobby cam!"'), r"cameras.toml:7: \[\[camera\]\] #1: id 'lobby cam!'"),
+        (lambda t: t.replace('metrics = "127.0.0.1:9200"', 'metrics = "localhost"'), r"cameras.toml:1: metrics: 'localhost' is not HOST:PORT"),
+        (lambda t: t + '\n[[camera]]\nid = "lobby"\nsource = "tcp://127.0.0.1:1"\n', r"cameras.toml:16: \[\[camera\]\] #3: camera id 'lobby' is used twice"),
+        (lambda t: t.replace("[[camera]]\nid", "[[camera]\nid", 1), r"not valid TOML"),
+    ],
+)
+def test_mistakes_name_the_line_and_key(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "cameras.toml"
+    path.write_text(edit(GOOD))
+    with pytest.raises(InputError, match=message):
+        load_config(path)
+
+
+def test_serve_refuses_a_typo_with_exit_2_before_starting_anything(tmp_path: Path) -> None:
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD.replace("threads = 2", "thread = 2"))
+    done = subprocess.run([sys.executable, "-m", "sealshot.cli", "serve", "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "cameras.toml:4: unknown key 'thread' (did you mean 'threads'?)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_quality_method_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD.replace("detect_every = 3", 'quality = "vea"'))
+    with pytest.raises(InputError, match=r"cameras.toml:13: \[\[camera\]\] #2: unknown quality method 'vea'; available: .*vae"):
+        load_config(path, quality_methods=["vae", "vae-ratio", "sharpness"])
+    with pytest.raises(InputError, match=r"cameras.toml:6: \[\[camera\]\] #1: unknown quality method 'vae-ratio'"):
+        load_config(path, quality_methods=["vae"])  # the default, where the camera does not set one
