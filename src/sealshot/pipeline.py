@@ -3,6 +3,7 @@
 detect (full MTCNN every ``detect_every`` frames, R/O-Net refinement on the
 tracker's predictions in between) → align → score quality (batched per frame)
 → track → keep the best crop per track → seal it when the track ends.
+A scene cut (``track.cuts``) ends every track before the frame is detected.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sealshot.ledger import FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import FaceBatch, QualityMethod, assess
 from sealshot.select import Candidate
 from sealshot.track import FaceTracker, Track
+from sealshot.track.appearance import appearance_descriptors
+from sealshot.track.cuts import ShotCutDetector
 from sealshot.video import Frame
 
 __all__ = ["CameraPipeline", "FrameResult", "PipelineConfig", "SnapshotSink", "StageTimer", "TrackSummary", "TrackedFace"]
@@ -82,6 +85,10 @@ class CameraPipeline:
         self.started_at_source = started_at_source
         self.detector = detector or MTCNNDetector(config.detector)
         self.tracker = FaceTracker(config.tracker)
+        cut_threshold = config.tracker.cut_threshold
+        self.cuts = ShotCutDetector(cut_threshold) if cut_threshold is not None else None
+        self.cut_frames: list[int] = []
+        """Indices of the frames that started a new shot."""
         self.frames_processed = 0
         self._timer = StageTimer()
         self._ledgers: dict[int, TrackLedger] = {}
@@ -105,6 +112,13 @@ class CameraPipeline:
 
     def process(self, frame: Frame) -> FrameResult:
         self.frames_processed += 1
+        if self.cuts is not None:
+            with self._timer.measure("cuts"):
+                cut = self.cuts.update(frame.image)
+            if cut:
+                self.cut_frames.append(frame.index)
+                with self._timer.measure("seal"):
+                    self._close_all(self.tracker.finish())
         with self._timer.measure("detect"):
             detections = self._detect(frame)
         with self._timer.measure("align"):
@@ -112,7 +126,8 @@ class CameraPipeline:
         with self._timer.measure("quality"):
             assessment = assess(self.quality, faces)
         with self._timer.measure("track"):
-            update = self.tracker.update(detections, frame.timestamp)
+            looks = appearance_descriptors(frame.image, detections.boxes)
+            update = self.tracker.update(detections, frame.timestamp, looks, assessment.scores)
         tracked: list[TrackedFace] = []
         with self._timer.measure("select"):
             for index, track_id in enumerate(update.tracked.tracker_id.tolist()):
