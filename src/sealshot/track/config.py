@@ -19,7 +19,7 @@ class TrackerConfig:
     min_peak_score: float = 0.95
     """Tracks whose best detector score never reached this are treated as false alarms
     (MTCNN gives real faces > 0.95 in at least one frame; textures and blurred backgrounds rarely do)."""
-    max_appearance_distance: float = 0.45
+    max_appearance_distance: float = 0.8
     """Largest Hellinger distance between a track's colour histograms (face and the region below it) and a
     detection's that may still match; a larger change means another person, so a new track starts."""
     appearance_momentum: float = 0.7
@@ -27,7 +27,7 @@ class TrackerConfig:
     reattach_speed: float = 3.0
     """A track lost for a moment may re-attach this many box sizes per second of absence beyond
     ``max_centre_distance`` (walking on behind an occlusion), if its appearance still matches."""
-    reattach_max_appearance_distance: float = 0.35
+    reattach_max_appearance_distance: float = 0.6
     """The stricter appearance test for such a re-attachment (the motion evidence is weaker)."""
     quality_collapse_sigmas: float = 4.0
     """A match whose face quality falls this many standard deviations below the track's mean so far is refused
