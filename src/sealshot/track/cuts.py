@@ -19,8 +19,13 @@ SMALL_WIDTH = 96
 
 def small_frame(image: np.ndarray, width: int = SMALL_WIDTH) -> np.ndarray:
     """A ``width``-wide copy of an RGB frame (area interpolation: every pixel counts)."""
+    if image.shape[1] == width:
+        return image
+    # Every 4th pixel of every 4th row first: area-averaging the full 1080p frame costs ten times more, for the same test.
+    step = max(1, image.shape[1] // (4 * width))
+    sampled = image[::step, ::step]
     height = max(1, round(image.shape[0] * width / image.shape[1]))
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.resize(sampled, (width, height), interpolation=cv2.INTER_AREA)
 
 
 @dataclass
@@ -38,6 +43,7 @@ class ShotCutDetector:
         self.last_score = 0.0
 
     def update(self, image: np.ndarray) -> bool:
+        """``image``: the RGB frame, or its ``small_frame``."""
         hsv = cv2.cvtColor(small_frame(image), cv2.COLOR_RGB2HSV).astype(np.int16)
         previous, self._previous = self._previous, hsv
         self._since_cut += 1
