@@ -62,9 +62,9 @@ def test_each_talking_head_clip_gives_exactly_one_snapshot(talking_heads_dir: Pa
 
 def test_arcade_clip_seals_one_snapshot_per_visible_person(sample_clip: Path) -> None:
     pipeline, sink = _run(sample_clip, PipelineConfig(camera_id="arcade"))
-    # The shared data's README counts about 10 people with visible faces; a hand count of the
-    # clip's frames gives 10 to 11 faces that stay in view for more than a few frames.
-    assert 9 <= len(sink.snapshots) <= 13
+    # Our annotation of the same scene (bench/data/arcade-walkers-1080p.gt.txt) has 9 people whose faces a
+    # full detector finds; one snapshot each, with at most 1.2 snapshots per person (issue 12).
+    assert 8 <= len(sink.snapshots) <= 10
     assert len({s.track_id for s in sink.snapshots}) == len(sink.snapshots)
     for snapshot in sink.snapshots:
         assert snapshot.first_seen <= snapshot.timestamp <= snapshot.last_seen

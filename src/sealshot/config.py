@@ -15,7 +15,7 @@ class PipelineConfig:
     camera_id: str = "camera-1"
     detector: MTCNNConfig = field(default_factory=MTCNNConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    detect_every: int = 5
+    detect_every: int = 10
     """Run the full detector every N frames; in between only refine the tracks' predicted boxes."""
     motion_threshold: float | None = 6.0
     """A due full detection is put off while no block of a small grey copy of the frame (a 12×7 grid) changed by more

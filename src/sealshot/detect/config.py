@@ -17,4 +17,4 @@ class MTCNNConfig:
     min_face_size: float = 20.0
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     scale_factor: float = 0.709
-    detect_max_side: int | None = None
+    detect_max_side: int | None = 960
