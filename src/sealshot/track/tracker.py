@@ -21,6 +21,8 @@ from sealshot.track.config import TrackerConfig
 from sealshot.track.kalman import BoxKalman
 
 _REFUSED = 1e6
+_UNBROKEN_S = 0.1
+"""A track last matched at most this long ago (a few frames) counts as followed without a break."""
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -158,7 +160,11 @@ class FaceTracker:
                 limit = np.where(reattaching, config.reattach_max_appearance_distance, config.max_appearance_distance)
                 gate &= looks <= limit
                 if quality is not None and len(quality) == len(boxes):
+                    # Only on a track followed without a break: a face coming out from behind someone is
+                    # partly hidden, and its quality is low for a good reason.
                     for r, track in enumerate(tracks):
+                        if unseen[r, 0] > _UNBROKEN_S:
+                            continue
                         for c in range(len(boxes)):
                             if gate[r, c] and looks[r, c] >= 0.5 * config.max_appearance_distance and track.quality_collapsed(
                                 float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces
