@@ -136,7 +136,14 @@ def person_recall(reference: PipelineRun, fast: PipelineRun, min_iou: float = 0.
                 overlap[fast_id] = hits
         sealed_matches = {k: v for k, v in overlap.items() if k in fast.sealed_tracks}
         found = bool(sealed_matches)
-        entry: dict[str, Any] = {"reference_track": ref_id, "found": found}
+        frames_seen = sorted(ref_faces)
+        entry: dict[str, Any] = {
+            "reference_track": ref_id,
+            "found": found,
+            "reference_frames": [frames_seen[0], frames_seen[-1]],
+            "reference_faces": len(frames_seen),
+            "overlapping_fast_tracks": {str(k): v for k, v in overlap.items()},
+        }
         if found:
             fast_id = max(sealed_matches, key=sealed_matches.__getitem__)
             ref_q = np.array([q for _, q in ref_faces.values()], np.float64)
