@@ -140,10 +140,13 @@ def composite_distance(clip: CompositeClip):
 def composite_case(clip: CompositeClip, config: PipelineConfig, quality: str) -> dict[str, Any]:
     hypotheses, sealed = track(clip.frames, config, quality)
     # A person in each shot is a separate object: the expected answer is one snapshot per (shot, person).
+    # motmetrics takes numeric ids: number the (shot, person) pairs.
+    names = sorted(f"shot{shot}/{person}" for shot, person in clip.expected_snapshots())
     truth = {
-        f.index: [((clip.shots[f.index], v.person), np.array(v.region)) for v in clip.truth[f.index]] for f in clip.frames
+        f.index: [(names.index(f"shot{clip.shots[f.index]}/{v.person}") + 1, np.array(v.region)) for v in clip.truth[f.index]] for f in clip.frames
     }
-    result = score(truth, hypotheses, sealed, composite_distance(clip), clip.expected_snapshots())
+    result = score(truth, hypotheses, sealed, composite_distance(clip), range(1, len(names) + 1))
+    result["people_without_snapshot"] = [names[int(i) - 1] for i in result["people_without_snapshot"]]
     return result
 
 
@@ -151,12 +154,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", default=DEFAULT_METHOD)
     parser.add_argument("--output", default="tracking")
+    parser.add_argument("--cases", default="arcade,composites", help="which of arcade, composites to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     configs = {"defaults": PipelineConfig(camera_id="bench"), "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)}
     results: dict[str, dict[str, Any]] = {}
     arcade = DATA / "arcade-walkers-1080p.mp4"
-    if arcade.exists() and GROUND_TRUTH.exists():
+    if "arcade" in args.cases and arcade.exists() and GROUND_TRUTH.exists():
         truth = load_mot(GROUND_TRUTH)
         people = {p for boxes in truth.values() for p, _ in boxes}
         for name, config in configs.items():
@@ -164,7 +168,7 @@ def main() -> None:
             results[f"arcade 1080p, {name}"] = score(truth, hypotheses, sealed, iou_distance, people)
             print(f"arcade, {name}:", results[f"arcade 1080p, {name}"], flush=True)
     heads = DATA / "talking-heads"
-    if heads.exists():
+    if "composites" in args.cases and heads.exists():
         names = ["driving_d10.mp4", "driving_d11.mp4", "driving_d6.mp4", "source_s18.mp4"]
         clips = {
             "hard cuts (4 people + a revisit)": cut_clip([heads / n for n in names], frames_per_shot=25, side=192),
