@@ -28,7 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -269,8 +269,10 @@ def main() -> None:
     lines = [
         f"# Throughput, decode to sealed (quality `{args.quality}`, {args.threads} threads, {os.cpu_count()} cores)",
         "",
-        f"Machine shared with other jobs: load average {result['load_average_before'][0]} before, "
-        f"{result['load_average_after'][0]} after. CPU ms/frame counts every thread of this process.",
+        (
+            f"Machine shared with other jobs: load average {result['load_average_before'][0]} before, "
+            f"{result['load_average_after'][0]} after. CPU ms/frame counts every thread of this process."
+        ),
         "",
         "| clip | setting | fps | CPU ms/frame | full detections | sealed | × decode-only | × baseline (fps) | × baseline (CPU) |",
         "|---|---|---|---|---|---|---|---|---|",
