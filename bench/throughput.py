@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data" / "video"
 RESULTS = REPO / "bench" / "results"
 
-BASELINE = PipelineConfig(camera_id="bench", detector=MTCNNConfig(), detect_every=1, motion_threshold=None)
+BASELINE = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None), detect_every=1, motion_threshold=None)
 """The reference: full MTCNN on every full-resolution frame."""
 
 
