@@ -119,6 +119,7 @@ def score(
         "snapshots_of_no_annotated_person": sum(o is None for o in snapshot_owner),
         "snapshots_per_person": round(sum(per_person.values()) / max(len(people), 1), 3),
         "people_without_snapshot": sorted(str(p) for p in people if per_person[p] == 0),
+        "people_with_several_snapshots": {str(p): n for p, n in sorted(per_person.items(), key=lambda item: str(item[0])) if n > 1},
         "tracks_over_two_people": mixed,
     }
 
@@ -147,6 +148,7 @@ def composite_case(clip: CompositeClip, config: PipelineConfig, quality: str) ->
     }
     result = score(truth, hypotheses, sealed, composite_distance(clip), range(1, len(names) + 1))
     result["people_without_snapshot"] = [names[int(i) - 1] for i in result["people_without_snapshot"]]
+    result["people_with_several_snapshots"] = {names[int(i) - 1]: n for i, n in result["people_with_several_snapshots"].items()}
     return result
 
 
@@ -187,13 +189,13 @@ def main() -> None:
     lines = [
         f"# Tracking against ground truth (quality `{args.quality}`)",
         "",
-        "| case | MOTA | IDF1 | ID switches | people | snapshots | snapshots per person | people without snapshot | tracks over two people |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| case | MOTA | IDF1 | ID switches | people | snapshots | snapshots per person | people without snapshot | people with 2+ snapshots | tracks over two people |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case, r in results.items():
         lines.append(
             f"| {case} | {r['mota']} | {r['idf1']} | {r['id_switches']} | {r['people']} | {r['snapshots']} | {r['snapshots_per_person']} | "
-            f"{len(r['people_without_snapshot'])} | {r['tracks_over_two_people']} |"
+            f"{len(r['people_without_snapshot'])} | {len(r['people_with_several_snapshots'])} | {r['tracks_over_two_people']} |"
         )
     (RESULTS / f"{args.output}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
