@@ -48,6 +48,10 @@ def run(
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
     detect_every: int = typer.Option(_PIPELINE.detect_every, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    motion_threshold: float = typer.Option(
+        _PIPELINE.motion_threshold or 0.0, help="Skip a due full detection while no part of the frame changed by more than this (grey levels); 0: never skip."
+    ),
+    cut_threshold: float = typer.Option(_TRACKER.cut_threshold or 0.0, help="Frame change (mean HSV difference) that counts as a scene cut and ends every track; 0: off."),
     thresholds: tuple[float, float, float] = typer.Option(_DETECTOR.thresholds, help="MTCNN P-, R- and O-Net thresholds."),
     max_unseen: float = typer.Option(_TRACKER.max_unseen_s, help="Seconds a track may go unseen before it ends and is sealed."),
     min_detections: int = typer.Option(_TRACKER.min_detections, help="Tracks with fewer detections are treated as false alarms."),
@@ -74,8 +78,11 @@ def run(
     config = RunConfig(
         pipeline=PipelineConfig(
             detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
-            tracker=TrackerConfig(max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score),
+            tracker=TrackerConfig(
+                max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score, cut_threshold=cut_threshold or None
+            ),
             detect_every=detect_every,
+            motion_threshold=motion_threshold or None,
         ),
         camera=camera,
         preview=preview,

@@ -15,8 +15,11 @@ class PipelineConfig:
     camera_id: str = "camera-1"
     detector: MTCNNConfig = field(default_factory=MTCNNConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    detect_every: int = 5
+    detect_every: int = 10
     """Run the full detector every N frames; in between only refine the tracks' predicted boxes."""
+    motion_threshold: float | None = 6.0
+    """A due full detection is put off while no block of a small grey copy of the frame (a 12×7 grid) changed by more
+    than this many grey levels (of 255) on average since the last one: nobody new can have appeared. None: always detect."""
     refine_expand: float = 1.3
     crop_margin: float = 0.3
     timeline_points: int = 2000

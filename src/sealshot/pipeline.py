@@ -3,6 +3,7 @@
 detect (full MTCNN every ``detect_every`` frames, R/O-Net refinement on the
 tracker's predictions in between) → align → score quality (batched per frame)
 → track → keep the best crop per track → seal it when the track ends.
+A scene cut (``track.cuts``) ends every track before the frame is detected.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Protocol
 
+import cv2
 import numpy as np
 
 from sealshot.config import PipelineConfig
@@ -22,6 +24,8 @@ from sealshot.ledger import FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import FaceBatch, QualityMethod, assess
 from sealshot.select import Candidate
 from sealshot.track import FaceTracker, Track
+from sealshot.track.appearance import appearance_descriptors
+from sealshot.track.cuts import ShotCutDetector, small_frame
 from sealshot.video import Frame
 
 __all__ = ["CameraPipeline", "FrameResult", "PipelineConfig", "SnapshotSink", "StageTimer", "TrackSummary", "TrackedFace"]
@@ -86,6 +90,15 @@ class CameraPipeline:
         self.started_at_source = started_at_source
         self.detector = detector or MTCNNDetector(config.detector)
         self.tracker = FaceTracker(config.tracker)
+        cut_threshold = config.tracker.cut_threshold
+        self.cuts = ShotCutDetector(cut_threshold) if cut_threshold is not None else None
+        self.cut_frames: list[int] = []
+        """Indices of the frames that started a new shot."""
+        self.full_detections = 0
+        """Frames the full detector ran on (the rest were refined from the tracks, or skipped for lack of motion)."""
+        self._last_full: tuple[int, np.ndarray, int] | None = None
+        """Index, small grey copy and face count of the frame of the last full detection."""
+        self._faces_in_last_frame = 0
         self.frames_processed = 0
         self._timer = StageTimer()
         self._ledgers: dict[int, TrackLedger] = {}
@@ -112,14 +125,23 @@ class CameraPipeline:
 
     def process(self, frame: Frame) -> FrameResult:
         self.frames_processed += 1
+        with self._timer.measure("cuts"):
+            small = small_frame(frame.image)
+            cut = self.cuts is not None and self.cuts.update(small)
+        if cut:
+            self.cut_frames.append(frame.index)
+            self._last_full = None
+            with self._timer.measure("seal"):
+                self._close_all(self.tracker.finish())
         with self._timer.measure("detect"):
-            detections = self._detect(frame)
+            detections = self._detect(frame, small)
         with self._timer.measure("align"):
             faces = FaceBatch.from_detections(frame.image, detections)
         with self._timer.measure("quality"):
             assessment = assess(self.quality, faces)
         with self._timer.measure("track"):
-            update = self.tracker.update(detections, frame.timestamp)
+            looks = appearance_descriptors(frame.image, detections.boxes)
+            update = self.tracker.update(detections, frame.timestamp, looks, assessment.scores)
         tracked: list[TrackedFace] = []
         with self._timer.measure("select"):
             for index, track_id in enumerate(update.tracked.tracker_id.tolist()):
@@ -145,15 +167,35 @@ class CameraPipeline:
             # Tracks whose closing was cut short by an earlier failure, so that nobody seen is dropped unreported.
             self._seal_all([ledger for ledger in self._ledgers.values() if ledger.is_open])
 
-    def _detect(self, frame: Frame) -> Detections:
-        stride = max(1, self.config.detect_every)
+    def _detect(self, frame: Frame, small: np.ndarray) -> Detections:
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         # Counted in processed frames, not frame indices: a live source drops frames, and its indices skip.
-        if (self.frames_processed - 1) % stride == 0 or not self.tracker.tracks:
-            return self.detector.detect([frame.image])[0]
-        _, predicted = self.tracker.predicted_boxes(frame.timestamp)
-        centre = (predicted[:, :2] + predicted[:, 2:]) / 2
-        half = (predicted[:, 2:] - predicted[:, :2]) * self.config.refine_expand / 2
-        return self.detector.refine(frame.image, np.c_[centre - half, centre + half])
+        if self._full_detection_due(self.frames_processed, grey):
+            detections = self.detector.detect([frame.image])[0]
+            self._last_full = (self.frames_processed, grey, len(detections))
+            self.full_detections += 1
+        elif not self.tracker.tracks:
+            detections = Detections.empty()
+        else:
+            _, predicted = self.tracker.predicted_boxes(frame.timestamp)
+            centre = (predicted[:, :2] + predicted[:, 2:]) / 2
+            half = (predicted[:, 2:] - predicted[:, :2]) * self.config.refine_expand / 2
+            detections = self.detector.refine(frame.image, np.c_[centre - half, centre + half])
+        self._faces_in_last_frame = len(detections)
+        return detections
+
+    def _full_detection_due(self, processed: int, grey: np.ndarray) -> bool:
+        """Every ``detect_every`` frames (and at once after a cut), unless nothing moved since the last one and
+        every face it found is still being followed."""
+        if self._last_full is None:
+            return True
+        last_processed, last_grey, last_faces = self._last_full
+        if processed - last_processed < max(1, self.config.detect_every):
+            return False
+        if self.config.motion_threshold is None or last_grey.shape != grey.shape or self._faces_in_last_frame < last_faces:
+            return True
+        change = cv2.resize(cv2.absdiff(grey, last_grey), (12, 7), interpolation=cv2.INTER_AREA)
+        return float(change.max()) > self.config.motion_threshold
 
     def _close_all(self, ended: list[Track]) -> None:
         to_seal = []

@@ -17,7 +17,7 @@ class MTCNNConfig:
     min_face_size: float = 20.0
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     scale_factor: float = 0.709
-    detect_max_side: int | None = None
+    detect_max_side: int | None = 960
     largest_side: int = 4096
     """Frames whose longer side exceeds this are always downscaled to it before full detection, whatever
     ``detect_max_side`` says: a 12000-pixel still would otherwise take minutes and gigabytes."""

@@ -211,18 +211,22 @@ class MTCNNDetector:
         if len({f.shape for f in frames}) != 1:
             return [d for f in frames for d in self.detect([f])]
         scale_back = 1.0
-        max_side = min(side for side in (self.config.detect_max_side, self.config.largest_side) if side)
+        small = frames
+        max_side = min((side for side in (self.config.detect_max_side, self.config.largest_side) if side), default=None)
         if max_side and max(frames[0].shape[:2]) > max_side:
             scale_back = max(frames[0].shape[:2]) / max_side
             size = (round(frames[0].shape[1] / scale_back), round(frames[0].shape[0] / scale_back))
-            frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
-        boxes, frame_index = self._stage_one(frames)
+            small = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+        # Only P-Net's pyramid needs the reduced frame; R- and O-Net cut their fixed-size patches from the full
+        # frame, so boxes and landmarks keep full-resolution precision at the same cost.
+        boxes, frame_index = self._stage_one(small)
         if len(boxes):
+            boxes[:, :4] *= scale_back
             boxes, frame_index = self._stage_two(frames, boxes, frame_index)
         landmarks = np.zeros((0, 5, 2), np.float32)
         if len(boxes):
             boxes, frame_index, landmarks = self._stage_three(frames, boxes, frame_index)
-        return [self._result(boxes, landmarks, frame_index == b, scale_back) for b in range(len(frames))]
+        return [self._result(boxes, landmarks, frame_index == b) for b in range(len(frames))]
 
     @torch.inference_mode()
     def refine(self, frame: np.ndarray, boxes: np.ndarray) -> Detections:
@@ -239,16 +243,16 @@ class MTCNNDetector:
         landmarks = np.zeros((0, 5, 2), np.float32)
         if len(boxes_out):
             boxes_out, frame_index, landmarks = self._stage_three(frames, boxes_out, frame_index)
-        return self._result(boxes_out, landmarks, frame_index == 0, 1.0)
+        return self._result(boxes_out, landmarks, frame_index == 0)
 
     @staticmethod
-    def _result(boxes: np.ndarray, landmarks: np.ndarray, selected: np.ndarray, scale_back: float) -> Detections:
+    def _result(boxes: np.ndarray, landmarks: np.ndarray, selected: np.ndarray) -> Detections:
         if len(boxes) == 0:
             return Detections.empty()
         return Detections(
-            boxes=(boxes[selected, :4] * scale_back).astype(np.float32),
+            boxes=boxes[selected, :4].astype(np.float32),
             scores=boxes[selected, 4].astype(np.float32),
-            landmarks=(landmarks[selected] * scale_back).astype(np.float32),
+            landmarks=landmarks[selected].astype(np.float32),
         )
 
     def _scales(self, height: int, width: int) -> list[float]:

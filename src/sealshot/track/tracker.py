@@ -2,18 +2,27 @@
 
 The paper links boxes by centre distance alone; a constant-velocity prediction
 keeps identities through a missed detection, an occlusion, or a detection stride.
+Assignments are gated on motion and size, and, when the caller passes them, on a
+non-identifying colour cue (``track.appearance``) and on a sudden collapse of the
+face quality: when in doubt a new track starts, since a duplicate snapshot costs
+less than a person lost inside someone else's track.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from sealshot.detect.types import Detections
+from sealshot.track.appearance import appearance_distance
 from sealshot.track.config import TrackerConfig
 from sealshot.track.kalman import BoxKalman
+
+_REFUSED = 1e6
+_UNBROKEN_S = 0.1
+"""A track last matched at most this long ago (a few frames) counts as followed without a break."""
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,6 +67,27 @@ class Track:
     box: np.ndarray
     peak_score: float
     hits: int = 1
+    appearance: np.ndarray | None = field(default=None, repr=False)
+    """Colour histograms of the face and below (in memory only, never stored); None when not given."""
+    quality_count: int = 0
+    quality_mean: float = 0.0
+    quality_m2: float = 0.0
+    """Welford's running sum of squared deviations of the finite face qualities."""
+
+    def add_quality(self, quality: float) -> None:
+        if not np.isfinite(quality):
+            return
+        self.quality_count += 1
+        delta = quality - self.quality_mean
+        self.quality_mean += delta / self.quality_count
+        self.quality_m2 += delta * (quality - self.quality_mean)
+
+    def quality_collapsed(self, quality: float, sigmas: float, min_faces: int) -> bool:
+        """Whether ``quality`` lies far below everything this track has shown so far."""
+        if self.quality_count < min_faces or not np.isfinite(quality):
+            return False
+        spread = max(np.sqrt(self.quality_m2 / (self.quality_count - 1)), 1e-3 * max(abs(self.quality_mean), 1.0))
+        return quality < self.quality_mean - sigmas * spread
 
     def predicted_box(self, timestamp: float) -> np.ndarray:
         return self.filter.peek(timestamp)
@@ -98,47 +128,91 @@ class FaceTracker:
         boxes = np.array([self.tracks[i].predicted_box(timestamp) for i in ids]).reshape(-1, 4)
         return ids, boxes
 
-    def update(self, detections: Detections, timestamp: float) -> TrackUpdate:
-        """Match this frame's detections to live tracks, start new tracks, end stale ones."""
+    def update(
+        self,
+        detections: Detections,
+        timestamp: float,
+        appearance: np.ndarray | None = None,
+        quality: np.ndarray | None = None,
+    ) -> TrackUpdate:
+        """Match this frame's detections to live tracks, start new tracks, end stale ones.
+
+        ``appearance`` (``(N, D)``, from ``track.appearance.appearance_descriptors``) and ``quality``
+        (``(N,)``, NaN where unknown) are optional per-detection cues that gate the assignment.
+        """
+        config = self.config
         ids = list(self.tracks)
-        predicted = np.array([self.tracks[i].filter.predict(timestamp) for i in ids]).reshape(-1, 4)
+        tracks = [self.tracks[i] for i in ids]
+        predicted = np.array([t.filter.predict(timestamp) for t in tracks]).reshape(-1, 4)
         boxes = detections.boxes.astype(np.float64)
         iou = iou_matrix(predicted, boxes)
         distance = centre_distance_matrix(predicted, boxes)
-        gate = ((iou >= self.config.min_iou) | (distance <= self.config.max_centre_distance)) & (
-            size_ratio_matrix(predicted, boxes) <= self.config.max_size_ratio
-        )
+        unseen = np.array([timestamp - t.last_seen for t in tracks]).reshape(-1, 1)
+        # A track missing for a while may have walked on: widen its motion gate with the time it was away.
+        reach = config.max_centre_distance + config.reattach_speed * np.clip(unseen - 0.25, 0.0, None)
+        gate = ((iou >= config.min_iou) | (distance <= reach)) & (size_ratio_matrix(predicted, boxes) <= config.max_size_ratio)
         cost = (1.0 - iou) + 0.5 * np.minimum(distance, 10.0)
-        cost = np.where(gate, cost, 1e6)
+        if appearance is not None and len(appearance) == len(boxes):
+            stored = [t.appearance for t in tracks]
+            if tracks and all(a is not None for a in stored):
+                looks = appearance_distance(np.stack(stored), appearance)  # type: ignore[arg-type]
+                reattaching = np.broadcast_to(distance > config.max_centre_distance, looks.shape)
+                limit = np.where(reattaching, config.reattach_max_appearance_distance, config.max_appearance_distance)
+                gate &= looks <= limit
+                if quality is not None and len(quality) == len(boxes):
+                    # Only on a track followed without a break: a face coming out from behind someone is
+                    # partly hidden, and its quality is low for a good reason.
+                    for r, track in enumerate(tracks):
+                        if unseen[r, 0] > _UNBROKEN_S:
+                            continue
+                        for c in range(len(boxes)):
+                            if gate[r, c] and looks[r, c] >= 0.5 * config.max_appearance_distance and track.quality_collapsed(
+                                float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces
+                            ):
+                                gate[r, c] = False
+                cost = cost + 2.0 * looks
+        cost = np.where(gate, cost, _REFUSED)
         tracker_id = np.zeros(len(boxes), np.int64)
         matched_detections: set[int] = set()
         if len(ids) and len(boxes):
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols):
-                if cost[r, c] >= 1e6:
+                if cost[r, c] >= _REFUSED:
                     continue
-                track = self.tracks[ids[r]]
+                track = tracks[r]
                 track.filter.update(boxes[c])
                 track.box = boxes[c]
                 track.last_seen = timestamp
                 track.hits += 1
                 track.peak_score = max(track.peak_score, float(detections.scores[c]))
+                if appearance is not None and len(appearance) == len(boxes):
+                    track.appearance = (
+                        appearance[c].copy()
+                        if track.appearance is None
+                        else config.appearance_momentum * track.appearance + (1 - config.appearance_momentum) * appearance[c]
+                    )
+                if quality is not None and len(quality) == len(boxes):
+                    track.add_quality(float(quality[c]))
                 tracker_id[c] = track.track_id
                 matched_detections.add(int(c))
         for c in range(len(boxes)):
             if c in matched_detections:
                 continue
             track = Track(self._next_id, BoxKalman(boxes[c], timestamp), timestamp, timestamp, boxes[c], float(detections.scores[c]))
+            if appearance is not None and len(appearance) == len(boxes):
+                track.appearance = appearance[c].copy()
+            if quality is not None and len(quality) == len(boxes):
+                track.add_quality(float(quality[c]))
             self.tracks[track.track_id] = track
             self._next_id += 1
             tracker_id[c] = track.track_id
-        ended = [t for t in self.tracks.values() if timestamp - t.last_seen > self.config.max_unseen_s]
+        ended = [t for t in self.tracks.values() if timestamp - t.last_seen > config.max_unseen_s]
         for track in ended:
             del self.tracks[track.track_id]
         return TrackUpdate(TrackedDetections(detections, tracker_id), ended)
 
     def finish(self) -> list[Track]:
-        """End every live track (end of stream, or shutdown)."""
+        """End every live track (end of stream, a scene cut, or shutdown)."""
         ended = list(self.tracks.values())
         self.tracks.clear()
         return ended

@@ -1,0 +1,205 @@
+"""Tracking quality against ground truth: MOTA, IDF1 and identity switches (``motmetrics``), snapshots per real
+person and people without a snapshot.
+
+* The arcade clip (``../shared/data/video/arcade-walkers-1080p.mp4``) against our annotation
+  ``bench/data/arcade-walkers-1080p.gt.txt`` (MOT format: ``frame,id,x,y,w,h,1,-1,-1,-1``, frames 1-based, every
+  5th frame, boxes from every-frame MTCNN with identities checked and corrected by eye).
+  Only the annotated frames are scored; a tracked face matches a person at IoU >= 0.3.
+* The composite clips of ``sealshot.evaluate.composites`` (hard cuts between people; two people crossing), every
+  frame, where a tracked face belongs to the person whose tile holds its centre.
+
+Each is run with the pipeline's defaults and, for comparison, with the previous tracker's behaviour (no cut
+detection, no appearance gate, no re-attachment). Run: ``python bench/tracking.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import motmetrics as mm
+import numpy as np
+import torch
+
+from sealshot.config import PipelineConfig
+from sealshot.detect import MTCNNConfig, MTCNNDetector
+from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip
+from sealshot.pipeline import CameraPipeline
+from sealshot.quality import DEFAULT_METHOD, get_quality
+from sealshot.track.config import TrackerConfig
+from sealshot.track.tracker import iou_matrix
+from sealshot.video import Frame, open_source
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / ".." / "shared" / "data" / "video"
+GROUND_TRUTH = REPO / "bench" / "data" / "arcade-walkers-1080p.gt.txt"
+RESULTS = REPO / "bench" / "results"
+
+PREVIOUS_TRACKER = TrackerConfig(
+    max_unseen_s=1.0, cut_threshold=None, max_appearance_distance=1.0, reattach_max_appearance_distance=1.0, reattach_speed=0.0,
+    quality_collapse_sigmas=float("inf"),
+)
+"""What the tracker did before issue 12: motion and size gates only, no cuts, no re-attachment."""
+
+
+class MetadataSink:
+    def __init__(self) -> None:
+        self.sealed: list[Mapping[str, Any]] = []
+
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
+        self.sealed.append(dict(metadata))
+        return f"s{len(self.sealed)}"
+
+    def close(self) -> None:
+        pass
+
+
+def load_mot(path: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """0-based frame index → [(person id, x1 y1 x2 y2)]."""
+    truth: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        frame, person, x, y, w, h = (float(v) for v in line.split(",")[:6])
+        truth[int(frame) - 1].append((int(person), np.array([x, y, x + w, y + h])))
+    return dict(truth)
+
+
+def track(frames: Iterable[Frame], config: PipelineConfig, quality: str) -> tuple[dict[int, list[tuple[int, np.ndarray]]], list[Mapping[str, Any]]]:
+    """Frame index → [(track id, box)] of every tracked face, and the sealed snapshots' metadata."""
+    sink = MetadataSink()
+    pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=MTCNNDetector(config.detector))
+    hypotheses: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    for frame in frames:
+        for face in pipeline.process(frame).faces:
+            hypotheses[face.frame_index].append((face.track_id, np.asarray(face.box)))
+    pipeline.finish()
+    return dict(hypotheses), sink.sealed
+
+
+def score(
+    truth_frames: Mapping[int, list[tuple[Any, np.ndarray]]],
+    hypotheses: Mapping[int, list[tuple[int, np.ndarray]]],
+    sealed: list[Mapping[str, Any]],
+    distance: Any,
+    people: Iterable[Any],
+) -> dict[str, Any]:
+    """motmetrics over ``truth_frames``; ``distance(truth_boxes, hyp_boxes, frame)`` gives the cost matrix (NaN: no match)."""
+    accumulator = mm.MOTAccumulator(auto_id=False)
+    owner_votes: dict[int, Counter[Any]] = defaultdict(Counter)
+    for frame in sorted(truth_frames):
+        truth = truth_frames[frame]
+        hyp = hypotheses.get(frame, [])
+        cost = distance(np.array([b for _, b in truth]).reshape(-1, 4), np.array([b for _, b in hyp]).reshape(-1, 4), frame)
+        accumulator.update([p for p, _ in truth], [t for t, _ in hyp], cost, frameid=frame)
+        for r, (person, _) in enumerate(truth):
+            for c, (track_id, _) in enumerate(hyp):
+                if np.isfinite(cost[r, c]):
+                    owner_votes[track_id][person] += 1
+    metrics = mm.metrics.create().compute(
+        accumulator, metrics=["mota", "idf1", "num_switches", "num_false_positives", "num_misses", "num_unique_objects"], name="run"
+    )
+    snapshot_owner = [owner_votes[s["track_id"]].most_common(1)[0][0] if owner_votes.get(s["track_id"]) else None for s in sealed]
+    per_person = Counter(o for o in snapshot_owner if o is not None)
+    people = list(people)
+    mixed = sum(1 for votes in owner_votes.values() if len(votes) > 1)
+    return {
+        "mota": round(float(metrics["mota"].iloc[0]), 4),
+        "idf1": round(float(metrics["idf1"].iloc[0]), 4),
+        "id_switches": int(metrics["num_switches"].iloc[0]),
+        "false_positives": int(metrics["num_false_positives"].iloc[0]),
+        "misses": int(metrics["num_misses"].iloc[0]),
+        "people": len(people),
+        "snapshots": len(sealed),
+        "snapshots_of_no_annotated_person": sum(o is None for o in snapshot_owner),
+        "snapshots_per_person": round(sum(per_person.values()) / max(len(people), 1), 3),
+        "people_without_snapshot": sorted(str(p) for p in people if per_person[p] == 0),
+        "people_with_several_snapshots": {str(p): n for p, n in sorted(per_person.items(), key=lambda item: str(item[0])) if n > 1},
+        "tracks_over_two_people": mixed,
+    }
+
+
+def iou_distance(truth: np.ndarray, hyp: np.ndarray, _frame: int, min_iou: float = 0.3) -> np.ndarray:
+    iou = iou_matrix(truth, hyp)
+    return np.where(iou >= min_iou, 1.0 - iou, np.nan)
+
+
+def composite_distance(clip: CompositeClip):
+    def distance(truth: np.ndarray, hyp: np.ndarray, frame: int) -> np.ndarray:
+        people = [view.person for view in clip.truth[frame]]
+        owners = [clip.person_at(frame, tuple(box)) for box in hyp.tolist()]
+        return np.array([[0.0 if owner == person else np.nan for owner in owners] for person in people]).reshape(len(people), len(hyp))
+
+    return distance
+
+
+def composite_case(clip: CompositeClip, config: PipelineConfig, quality: str) -> dict[str, Any]:
+    hypotheses, sealed = track(clip.frames, config, quality)
+    # A person in each shot is a separate object: the expected answer is one snapshot per (shot, person).
+    # motmetrics takes numeric ids: number the (shot, person) pairs.
+    names = sorted(f"shot{shot}/{person}" for shot, person in clip.expected_snapshots())
+    truth = {
+        f.index: [(names.index(f"shot{clip.shots[f.index]}/{v.person}") + 1, np.array(v.region)) for v in clip.truth[f.index]] for f in clip.frames
+    }
+    result = score(truth, hypotheses, sealed, composite_distance(clip), range(1, len(names) + 1))
+    result["people_without_snapshot"] = [names[int(i) - 1] for i in result["people_without_snapshot"]]
+    result["people_with_several_snapshots"] = {names[int(i) - 1]: n for i, n in result["people_with_several_snapshots"].items()}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quality", default=DEFAULT_METHOD)
+    parser.add_argument("--output", default="tracking")
+    parser.add_argument("--cases", default="arcade,composites", help="which of arcade, composites to run")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    configs = {"defaults": PipelineConfig(camera_id="bench"), "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)}
+    every_frame = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None), detect_every=1, motion_threshold=None)
+    results: dict[str, dict[str, Any]] = {}
+    arcade = DATA / "arcade-walkers-1080p.mp4"
+    if "arcade" in args.cases and arcade.exists() and GROUND_TRUTH.exists():
+        truth = load_mot(GROUND_TRUTH)
+        people = {p for boxes in truth.values() for p, _ in boxes}
+        for name, config in {**configs, "every-frame full-resolution MTCNN (throughput reference)": every_frame}.items():
+            hypotheses, sealed = track(open_source(arcade), config, args.quality)
+            results[f"arcade 1080p, {name}"] = score(truth, hypotheses, sealed, iou_distance, people)
+            print(f"arcade, {name}:", results[f"arcade 1080p, {name}"], flush=True)
+    heads = DATA / "talking-heads"
+    if "composites" in args.cases and heads.exists():
+        names = ["driving_d10.mp4", "driving_d11.mp4", "driving_d6.mp4", "source_s18.mp4"]
+        clips = {
+            "hard cuts (4 people + a revisit)": cut_clip([heads / n for n in names], frames_per_shot=25, side=192),
+            "two people crossing": crossing_clip(heads / "driving_d11.mp4", heads / "driving_d6.mp4", frame_count=50),
+            "two people crossing (other pair)": crossing_clip(heads / "driving_d10.mp4", heads / "source_s18.mp4", frame_count=50),
+        }
+        for clip_name, clip in clips.items():
+            for name, config in configs.items():
+                small_faces = replace(config, detector=MTCNNConfig(min_face_size=40))
+                results[f"{clip_name}, {name}"] = composite_case(clip, small_faces, args.quality)
+                print(f"{clip_name}, {name}:", results[f"{clip_name}, {name}"], flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"quality": args.quality, "load_average": [round(v, 2) for v in os.getloadavg()], "results": results}
+    (RESULTS / f"{args.output}.json").write_text(json.dumps(payload, indent=2))
+    lines = [
+        f"# Tracking against ground truth (quality `{args.quality}`)",
+        "",
+        "| case | MOTA | IDF1 | ID switches | people | snapshots | snapshots per person | people without snapshot | people with 2+ snapshots | tracks over two people |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for case, r in results.items():
+        lines.append(
+            f"| {case} | {r['mota']} | {r['idf1']} | {r['id_switches']} | {r['people']} | {r['snapshots']} | {r['snapshots_per_person']} | "
+            f"{len(r['people_without_snapshot'])} | {len(r['people_with_several_snapshots'])} | {r['tracks_over_two_people']} |"
+        )
+    (RESULTS / f"{args.output}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
