@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUT := out/demo
 SAMPLE := src/sealshot/video/samples/arcade-walkers-1080p-crf29.mp4
 
-.PHONY: demo console-demo test install system-deps clean
+.PHONY: demo console test install system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,30 +29,30 @@ system-deps:
 		|| echo "warning: could not install$$missing; the tests that need them will skip and say why"; \
 	fi
 
+# The main job on the bundled sample: a 2-of-3 split authority key and a vault, the clip sealed into it
+# (as if recorded at a fixed time, so the console walk-through's warrant window is reproducible), the
+# vault verified and listed, and one demo account per role for the web console (`make console`).
+DEMO_START := 2026-01-15T10:00:00Z
+DEMO_USERS := olga:operator hans:key-holder hilde:key-holder hugo:key-holder ines:investigator alma:auditor
 demo: $(STAMP)
 	rm -rf $(OUT) && mkdir -p $(OUT)
-	$(VENV)/bin/sealshot keygen --out $(OUT)/keys
+	$(VENV)/bin/sealshot keys init --holders 3 --threshold 2 --out $(OUT)/keys --vault $(OUT)/vault --retention-days 3650
 	$(VENV)/bin/sealshot run $(SAMPLE) --vault $(OUT)/vault --recipient $(OUT)/keys/authority.pub --camera arcade \
-		--preview $(OUT)/preview.mp4 --report $(OUT)/report.json --timeline $(OUT)/timeline.png
+		--start-time $(DEMO_START) --preview $(OUT)/preview.mp4 --report $(OUT)/report.json --timeline $(OUT)/timeline.png
 	$(VENV)/bin/sealshot vault verify --vault $(OUT)/vault
 	$(VENV)/bin/sealshot vault list --vault $(OUT)/vault
-	@echo "demo outputs in $(OUT): vault/ (sealed), preview.mp4, report.json, timeline.png"
-
-# The console walk-through (README, "The web console"): a 2-of-3 vault with the sample clip sealed in it,
-# one demo account per role (password: demo-password-NAME), then the console on http://127.0.0.1:8080/.
-CONSOLE_OUT := out/console-demo
-CONSOLE_USERS := olga:operator hans:key-holder hilde:key-holder hugo:key-holder ines:investigator alma:auditor
-console-demo: $(STAMP)
-	rm -rf $(CONSOLE_OUT) && mkdir -p $(CONSOLE_OUT)
-	$(VENV)/bin/sealshot keys init --holders 3 --threshold 2 --out $(CONSOLE_OUT)/keys --vault $(CONSOLE_OUT)/vault --retention-days 3650
-	$(VENV)/bin/sealshot run $(SAMPLE) --vault $(CONSOLE_OUT)/vault --recipient $(CONSOLE_OUT)/keys/authority.pub --camera arcade \
-		--start-time 2026-01-15T10:00:00Z --no-progress
-	@for entry in $(CONSOLE_USERS); do name=$${entry%%:*}; role=$${entry##*:}; \
-		echo "demo-password-$$name" > $(CONSOLE_OUT)/$$name.password; \
-		$(VENV)/bin/sealshot console user add --vault $(CONSOLE_OUT)/vault --username $$name --role $$role --password-file $(CONSOLE_OUT)/$$name.password; \
+	@for entry in $(DEMO_USERS); do name=$${entry%%:*}; role=$${entry##*:}; \
+		echo "demo-password-$$name" > $(OUT)/$$name.password; \
+		$(VENV)/bin/sealshot console user add --vault $(OUT)/vault --username $$name --role $$role --password-file $(OUT)/$$name.password; \
 	done
-	@echo "shares for the key holders' browsers: $(CONSOLE_OUT)/keys/share-*-of-3.json"
-	$(VENV)/bin/sealshot console --vault $(CONSOLE_OUT)/vault --bind 127.0.0.1:8080
+	@echo "demo outputs in $(OUT): vault/ (sealed), keys/ (authority.pub and the 3 shares), preview.mp4, report.json, timeline.png"
+	@echo "next: 'make console' serves the web console on http://127.0.0.1:8080/ (accounts olga, hans, hilde, hugo, ines, alma; password demo-password-NAME)"
+
+# The web console over the demo vault (README, "The web console"); run `make demo` first.
+console: $(STAMP)
+	@test -d $(OUT)/vault || { echo "no demo vault in $(OUT): run 'make demo' first"; exit 2; }
+	@echo "shares for the key holders' browsers: $(OUT)/keys/share-*-of-3.json"
+	$(VENV)/bin/sealshot console --vault $(OUT)/vault --bind 127.0.0.1:8080
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
