@@ -148,13 +148,10 @@ def _curves_for(
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for protocol in PROTOCOLS:
         curves: dict[str, dict[str, Any]] = {}
-        first = None
         for method, quality in pair_qualities.items():
-            curve = protocol.curve(comparisons, quality)
-            first = first or curve
-            curves[method] = curve.as_dict()
-        assert first is not None
-        curves[PERFECT] = perfect_curve(first).as_dict()
+            curves[method] = protocol.curve(comparisons, quality).as_dict()
+        # PERFECT goes through the same protocol as every method (its threshold re-set too).
+        curves[PERFECT] = perfect_curve(comparisons, protocol).as_dict()
         out[protocol.key] = {"title": protocol.title, "curves": curves}  # type: ignore[dict-item]
     return out
 
