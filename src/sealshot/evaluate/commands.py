@@ -1,6 +1,6 @@
 """CLI commands of the `evaluate` area; `register(app)` adds them to the `sealshot` app.
 
-``sealshot eval erc``           the ERC / pAUC / selection-gain benchmark on LFW
+``sealshot eval erc``           the ERC / pAUC / selection-gain benchmark on LFW or any LFW-layout folder
 ``sealshot eval lfw-accuracy``  10-fold LFW View 2 verification accuracy of each comparator
 ``sealshot eval comparators``   which comparators are installed
 """
@@ -29,7 +29,9 @@ def _log(message: str) -> None:
 
 @eval_app.command("erc")
 def erc_command(
-    lfw: Annotated[Path, typer.Option(help="LFW folder with images/ and pairs.txt")] = DEFAULT_LFW,
+    lfw: Annotated[
+        Path, typer.Option(help="a folder in LFW layout: one sub-folder of images per identity (in images/ or at the top), pairs.txt optional")
+    ] = DEFAULT_LFW,
     methods: Annotated[str, typer.Option(help="comma-separated quality methods, or 'all' for every registered one")] = "all",
     comparators: Annotated[str, typer.Option(help="comma-separated comparators")] = ",".join(DEFAULT_COMPARATORS),
     out: Annotated[Path, typer.Option(help="output folder for erc.json, erc.md and the PNGs")] = Path("out/erc"),
