@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sealshot.detect.config import MTCNNConfig
+from sealshot.quality.calibration import NOT_USABLE_BELOW
 from sealshot.track.config import TrackerConfig
 
 
@@ -21,6 +22,10 @@ class PipelineConfig:
     crop_margin: float = 0.3
     timeline_points: int = 2000
     """At most this many (time, quality) points are kept per track; a longer track keeps every 2nd, 4th, ... point."""
+    calibration: Path | None = None
+    """Calibration file of the quality method (``sealshot calibrate``); None: the method's shipped one, if any."""
+    not_usable_below: float = NOT_USABLE_BELOW
+    """A sealed crop whose calibrated quality is below this is flagged "probably not usable" (and still sealed)."""
 
 
 @dataclass

@@ -7,6 +7,7 @@ tracker's predictions in between) → align → score quality (batched per frame
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from sealshot.detect.types import Detections
 from sealshot.errors import VaultError
 from sealshot.ledger import FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import FaceBatch, QualityMethod, assess
+from sealshot.quality.calibration import calibration_for
 from sealshot.select import Candidate
 from sealshot.track import FaceTracker, Track
 from sealshot.video import Frame
@@ -80,6 +82,7 @@ class CameraPipeline:
         self.sink = sink
         self.started_at_utc = started_at_utc
         self.started_at_source = started_at_source
+        self.calibration = calibration_for(quality.name, config.calibration)
         self.detector = detector or MTCNNDetector(config.detector)
         self.tracker = FaceTracker(config.tracker)
         self.frames_processed = 0
@@ -175,6 +178,10 @@ class CameraPipeline:
         snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc, self.started_at_source)
         if snapshot is None:
             return
+        if self.calibration is not None:
+            calibrated = self.calibration.one(snapshot.quality)
+            flagged = None if calibrated is None else calibrated < self.config.not_usable_below
+            snapshot = dataclasses.replace(snapshot, quality_0_100=calibrated, probably_not_usable=flagged)
         try:
             snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
         except VaultError as error:
