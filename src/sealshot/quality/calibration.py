@@ -2,10 +2,10 @@
 
 The calibrated score reads the same for every method: 100 × the estimated probability that the
 crop verifies against a good reference of the same person at FMR = 1e-3 (averaged over the
-comparators used to fit it). The mapping is an isotonic regression (SciPy's
-``isotonic_regression``) of that outcome on the raw score, stored as knots ``raw → score`` in a JSON
-file and applied by linear interpolation, flat beyond the end knots; it is non-decreasing in the
-raw score and lies in [0, 100] by construction.
+comparators used to fit it). The mapping is a monotone logistic fit of that outcome on the raw score
+(``fit_calibration``), stored as knots ``raw → score`` in a JSON file and applied by linear
+interpolation, flat beyond the end knots; it is non-decreasing in the raw score and lies in
+[0, 100] by construction, whatever the file's origin (``Calibration`` checks its knots).
 
 The shipped files (``weights/calibration/<method>.json``) were fitted on a CelebA subset (never
 LFW) by ``bench/calibrate.py``; ``sealshot calibrate`` fits one on a user's own labelled folder,
@@ -71,24 +71,36 @@ class Calibration:
 
 
 def fit_calibration(method: str, raw: np.ndarray, verified: np.ndarray, meta: dict[str, Any] | None = None) -> Calibration:
-    """Isotonic regression of ``verified`` (0–1 per crop, e.g. the share of comparators it verified under)
-    on the raw scores, as at most ``MAX_KNOTS`` knots (quantile bins of the raw score, then the fit)."""
-    from scipy.optimize import isotonic_regression
+    """A monotone logistic fit of ``verified`` (0–1 per crop, e.g. the share of comparators it verified
+    under) on the raw score: P = sigmoid(a + b·z), b ≥ 0, z the raw score standardised by its median and
+    inter-quantile range; maximum likelihood with SciPy (L-BFGS-B, b bounded below by 0).
+
+    Why logistic, not isotonic: calibration sets are mostly good crops, and an isotonic fit is flat
+    beyond its data, so a far darker or blurrier crop than any in the set would keep the score of the
+    worst one seen; the logistic keeps falling. Stored as ``MAX_KNOTS`` knots from well below the
+    set's 0.5th percentile (4 × its 0.5–99.5 % range) to above its 99.5th."""
+    from scipy.optimize import minimize
+    from scipy.special import expit, log_expit
 
     raw, verified = np.asarray(raw, np.float64), np.asarray(verified, np.float64)
     keep = np.isfinite(raw) & np.isfinite(verified)
-    raw, verified = raw[keep], verified[keep]
-    if len(raw) < 10:
-        raise CalibrationError(f"calibration of {method!r}: {len(raw)} scored crops with an outcome, at least 10 needed")
-    order = np.argsort(raw, kind="stable")
-    raw, verified = raw[order], verified[order]
-    bins = np.array_split(np.arange(len(raw)), min(MAX_KNOTS, len(np.unique(raw))))
-    centres = np.array([raw[b].mean() for b in bins])
-    means = np.array([verified[b].mean() for b in bins])
-    weights = np.array([len(b) for b in bins], np.float64)
-    centres, first = np.unique(centres, return_index=True)  # equal raw values share one bin centre
-    fitted = isotonic_regression(means[first], weights=weights[first], increasing=True).x
-    return Calibration(method, tuple(map(float, centres)), tuple(float(v) for v in np.clip(100.0 * fitted, 0, 100)), meta or {})
+    raw, verified = raw[keep], np.clip(verified[keep], 0.0, 1.0)
+    if len(raw) < 10 or np.ptp(raw) == 0:
+        raise CalibrationError(f"calibration of {method!r}: {len(raw)} scored crops with an outcome (and distinct scores), at least 10 needed")
+    low, centre, high = np.percentile(raw, [0.5, 50, 99.5])
+    scale = max(high - low, 1e-12)
+    z = (raw - centre) / scale
+
+    def loss(params: np.ndarray) -> float:
+        logits = params[0] + params[1] * z
+        return float(-np.mean(verified * log_expit(logits) + (1 - verified) * log_expit(-logits)))
+
+    fitted = minimize(loss, np.array([0.0, 1.0]), method="L-BFGS-B", bounds=[(None, None), (0.0, None)])
+    intercept, slope = (float(v) for v in fitted.x)
+    knots = np.linspace(low - 4 * scale, high + scale, MAX_KNOTS)
+    scores = 100.0 * expit(intercept + slope * (knots - centre) / scale)
+    info = {"model": "monotone logistic", "intercept": intercept, "slope": slope, "centre": float(centre), "scale": float(scale)}
+    return Calibration(method, tuple(map(float, knots)), tuple(float(v) for v in np.clip(scores, 0, 100)), (meta or {}) | info)
 
 
 def load_calibration(path: Path, method: str | None = None) -> Calibration:
