@@ -51,6 +51,10 @@ def test_corrupt_source_fails_clearly_and_the_other_source_still_finishes(run_ou
     assert all(t["quality_failures"] == {} and t["seal_error"] is None for t in good["tracks"])  # combined scores every face
     assert broken["error_kind"] == "source" and good["error_kind"] is None
     assert "crop" not in json.dumps(report)
+    # Calibrated 0–100 beside the raw value (the shipped calibration of `combined`), and the usability flag.
+    for track in sealed:
+        assert 0 <= track["chosen_quality_0_100"] <= 100
+        assert track["probably_not_usable"] is (track["chosen_quality_0_100"] < 50)
 
 
 def test_a_file_without_creation_time_is_taken_to_end_at_its_modification_time(run_outputs, sample_clip: Path) -> None:
