@@ -254,9 +254,10 @@ def plot(result: dict[str, Any], out: Path, families: tuple[str, ...]) -> None:
         figure, axis = plt.subplots(figsize=(13, 5))
         groups = (*families, "mixed")
         width = 0.8 / len(methods)
+        colours = plt.get_cmap("tab20")
         for k, method in enumerate(methods):
             gains = [selection["families"][f][method]["gain"] for f in groups]
-            axis.bar(np.arange(len(groups)) + k * width, gains, width, label=method)
+            axis.bar(np.arange(len(groups)) + k * width, gains, width, label=method, color=colours(k % 20))
         axis.axhline(0, color="black", linewidth=0.8)
         axis.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
         axis.set_ylabel("normalised selection gain (0 = random, 1 = oracle)")
