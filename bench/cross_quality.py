@@ -172,8 +172,9 @@ def main() -> int:
             curves = {m: protocol.curve(comparisons, pair_quality(q[fa], q[fb]), grid) for m, q in quality.items()}
             curves["PERFECT"] = perfect_curve(comparisons, protocol, grid)
             result["erc"][comparator][family or "all"] = {
-                m: {"pauc_20": c.pauc(0.2), "fnmr_at_0": float(c.fnmr[0]), "reject": c.reject.tolist(), "fnmr": c.fnmr.tolist()} for m, c in curves.items()
-            }
+                m: {"pauc_20": c.pauc(0.2), "fnmr_at_0": float(c.fnmr[0])} | ({} if family else {"reject": c.reject.tolist(), "fnmr": c.fnmr.tolist()})
+                for m, c in curves.items()
+            }  # curves only for the whole set (the chart); per family the summary
         log(f"{comparator}: selection and ERC done")
     for method, q in quality.items():
         result["severity_spearman"][method] = {f: spearman(q[data.items(f)], data.severity[data.items(f)]) for f in cq.FAMILIES}

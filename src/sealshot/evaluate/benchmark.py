@@ -133,7 +133,7 @@ def build_pool(config: BenchmarkConfig) -> Pool:
     )
     description = {
         "full_lfw": config.full and lfw.has_pairs,
-        "root": str(lfw.root),
+        "root": lfw.root.name,
         "has_pairs": lfw.has_pairs,
         "images": len(pool),
         "identities": int(len(np.unique(pool.labels))),
