@@ -44,7 +44,9 @@ def main() -> int:
     methods = available() if args.methods == "all" else args.methods.split(",")
     comparators = args.comparators.split(",")
     paths, labels = calibration_images(args.cap)
-    rows: dict[str, dict] = {}
+    previous = RESULTS / "calibration.json"
+    # A run on some methods updates their rows and keeps the others'.
+    rows: dict[str, dict] = json.loads(previous.read_text()) if previous.is_file() else {}
     for method in methods:
         calibration = calibrate_images(method, paths, labels, comparators, source=f"CelebA subset ({args.cap} per identity)")
         calibration.save(shipped_calibration_path(method))
@@ -66,7 +68,7 @@ def main() -> int:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     fmt = lambda v: "–" if v is None else f"{v:.4g}"  # noqa: E731
-    for method, row in rows.items():
+    for method, row in sorted(rows.items()):
         levels = row["raw_at_calibrated"]
         lines.append(
             f"| {method} | {row['crops_fitted']} | {row['verified_share'] * 100:.0f} % | {fmt(levels['25'])} | {fmt(levels['50'])} "
