@@ -1,4 +1,4 @@
-"""Does the score fall as each degradation grows? For the default method and `vae-ratio`, on real LFW faces,
+"""Does the score fall as each degradation grows? For the default method, `vae-ratio` and `cr-distilled`, on real LFW faces,
 with the cross-quality benchmark's own degradations (lighting included)."""
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ PEOPLE = ("Abdullah_Gul", "Alvaro_Uribe", "Amelie_Mauresmo", "Andre_Agassi", "An
 KNOWN_EXCEPTIONS = {
     "vae-ratio": {"noise": "no generic coder compresses noise, so the ratio does not fall with it (README)",
                   "jpeg": "JPEG blocks are easy for the PNG coder: the ratio barely moves"},  # fmt: skip
+    "cr-distilled": {"light": "directional light is held out of its training: it drops 5 % at the first level, then stays flat",
+                     "noise": "rises slightly at mild noise before it falls",
+                     "jpeg": "held out of its training: not monotone"},  # fmt: skip
 }
 
 
@@ -47,7 +50,7 @@ def _cases() -> list:
     from sealshot.evaluate.crossquality import FAMILIES
 
     cases = []
-    for method in sorted({DEFAULT_METHOD, "vae-ratio"}):
+    for method in sorted({DEFAULT_METHOD, "vae-ratio", "cr-distilled"}):
         for family in FAMILIES:
             reason = KNOWN_EXCEPTIONS.get(method, {}).get(family)
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []

@@ -5,7 +5,7 @@ clean and degraded; never LFW), a comparator tells how recognisable each crop is
 (Boutros et al. 2023): the cosine similarity of its embedding to its own identity's centre minus the
 highest similarity to another identity's centre. The small network here learns to predict that
 number from pixels (``sealshot.train.distill`` trains it); higher is better. 4 conv blocks and a
-linear head, 0.29 M parameters, to ship as ``weights/cr-distilled.pt``.
+linear head, 0.29 M parameters, shipped as ``weights/cr-distilled.pt``.
 
 The shipped weights: ``python -m sealshot.train.distill --epochs 24`` (teachers FaceNet and dlib; 1,969
 CelebA crops clean + one degraded copy each; Spearman 0.68 with the teachers' target on 29 held-out

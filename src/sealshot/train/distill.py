@@ -10,7 +10,7 @@ Target per crop, per teacher (CR-FIQA, Boutros et al. 2023): cos(embedding, own 
 max cos(embedding, other identity centres), centres = normalised means of the clean embeddings; the
 target is the mean over teachers. The student sees only the aligned 64×64 grey crop.
 
-    python -m sealshot.train.distill [--copies 1] [--epochs 30]   # writes quality/weights/cr-distilled.pt
+    python -m sealshot.train.distill [--copies 1] [--epochs 24]   # writes quality/weights/cr-distilled.pt
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--teachers", default="facenet,dlib")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=WEIGHTS)
