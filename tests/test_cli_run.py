@@ -51,6 +51,10 @@ def test_corrupt_source_fails_clearly_and_the_other_source_still_finishes(run_ou
     assert all(t["quality_failures"] == {} and t["seal_error"] is None for t in good["tracks"])  # combined scores every face
     assert broken["error_kind"] == "source" and good["error_kind"] is None
     assert "crop" not in json.dumps(report)
+    # Calibrated 0–100 beside the raw value (the shipped calibration of `combined`), and the usability flag.
+    for track in sealed:
+        assert 0 <= track["chosen_quality_0_100"] <= 100
+        assert track["probably_not_usable"] is (track["chosen_quality_0_100"] < 50)
 
 
 def test_a_file_without_creation_time_is_taken_to_end_at_its_modification_time(run_outputs, sample_clip: Path) -> None:
@@ -122,3 +126,14 @@ def test_start_time_sets_when_a_files_snapshots_were_seen(tmp_path: Path, talkin
     assert rows and len(rows) == len(sealed)
     for row in rows:
         assert row.seen_at_utc == pytest.approx(source["started_at_utc"] + sealed[row.snapshot_id]["chosen_timestamp"])
+
+
+def test_vault_list_shows_the_calibrated_quality_beside_the_raw_one(run_outputs) -> None:
+    work, _ = run_outputs
+    listing = _sealshot("vault", "list", "--vault", "vault", cwd=work)
+    assert listing.returncode == 0, listing.stderr
+    report = json.loads((work / "report.json").read_text())
+    sealed = [t for t in report["sources"][1]["tracks"] if t["snapshot_id"]]
+    assert "0–100" in listing.stdout
+    for track in sealed:
+        assert f"{track['chosen_quality_0_100']:.0f}" in listing.stdout

@@ -59,6 +59,12 @@ def run(
     max_frames: Optional[int] = typer.Option(_RUN.max_frames, help="Stop each source after this many frames."),
     threads: int = typer.Option(0, help="CPU threads for the models (0: PyTorch's default)."),
     progress: bool = typer.Option(_RUN.show_progress, help="Show a progress bar."),
+    calibration: Optional[Path] = typer.Option(
+        _PIPELINE.calibration, "--calibration", help="Calibration file of the quality method (`sealshot calibrate`; default: its shipped one)."
+    ),
+    not_usable_below: float = typer.Option(
+        _PIPELINE.not_usable_below, help="Flag a sealed crop whose calibrated 0–100 quality is below this as probably not usable (it is still sealed)."
+    ),
 ) -> None:
     """Detect, track and score faces; seal one best crop per person into the vault."""
     # Heavy imports stay here so that the other commands start quickly.
@@ -75,6 +81,10 @@ def run(
         method = get_quality(quality)
     except UnknownQualityMethod as error:
         raise typer.BadParameter(str(error), param_hint="--quality") from error
+    if calibration is not None:
+        from sealshot.quality.calibration import load_calibration
+
+        load_calibration(calibration, method.name)  # a wrong or unreadable file stops here (exit 2), before any source
     config = RunConfig(
         pipeline=PipelineConfig(
             detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
@@ -83,6 +93,8 @@ def run(
             ),
             detect_every=detect_every,
             motion_threshold=motion_threshold or None,
+            calibration=calibration,
+            not_usable_below=not_usable_below,
         ),
         camera=camera,
         preview=preview,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sealshot.detect.config import MTCNNConfig
+from sealshot.quality.calibration import NOT_USABLE_BELOW
 from sealshot.track.config import TrackerConfig
 
 
@@ -27,6 +28,10 @@ class PipelineConfig:
     keep_closed_tracks: bool = True
     """Keep each ended track's summary for the final report (``run``); off for a camera that runs for
     months (``serve``), which writes each one out when it ends and forgets it."""
+    calibration: Path | None = None
+    """Calibration file of the quality method (``sealshot calibrate``); None: the method's shipped one, if any."""
+    not_usable_below: float = NOT_USABLE_BELOW
+    """A sealed crop whose calibrated quality is below this is flagged "probably not usable" (and still sealed)."""
 
 
 @dataclass

@@ -84,6 +84,8 @@ class TrackSummary:
     chosen_frame: int | None = None
     chosen_timestamp: float | None = None
     chosen_quality: float | None = None
+    chosen_quality_0_100: float | None = None
+    probably_not_usable: bool | None = None
     snapshot_id: str | None = None
     discarded: str | None = None
     seal_error: str | None = None
@@ -100,6 +102,8 @@ class TrackSummary:
             "chosen_frame": self.chosen_frame,
             "chosen_timestamp": self.chosen_timestamp,
             "chosen_quality": _finite_or_none(self.chosen_quality),
+            "chosen_quality_0_100": _finite_or_none(self.chosen_quality_0_100),
+            "probably_not_usable": self.probably_not_usable,
             "snapshot_id": self.snapshot_id,
             "discarded": self.discarded,
             "seal_error": self.seal_error,
@@ -184,6 +188,8 @@ class TrackLedger:
             chosen_frame=sealed.frame_index if sealed else None,
             chosen_timestamp=sealed.timestamp if sealed else None,
             chosen_quality=sealed.quality if sealed else None,
+            chosen_quality_0_100=sealed.quality_0_100 if sealed else None,
+            probably_not_usable=sealed.probably_not_usable if sealed else None,
             snapshot_id=self.snapshot_id,
             discarded=self.discarded,
             seal_error=self.seal_error,

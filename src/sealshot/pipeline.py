@@ -8,6 +8,7 @@ A scene cut (``track.cuts``) ends every track before the frame is detected.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from sealshot.detect.types import Detections
 from sealshot.errors import VaultError
 from sealshot.ledger import FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import FaceBatch, QualityMethod, assess
+from sealshot.quality.calibration import calibration_for
 from sealshot.select import Candidate
 from sealshot.track import FaceTracker, Track
 from sealshot.track.appearance import appearance_descriptors
@@ -88,6 +90,7 @@ class CameraPipeline:
         self.sink = sink
         self.started_at_utc = started_at_utc
         self.started_at_source = started_at_source
+        self.calibration = calibration_for(quality.name, config.calibration)
         self.detector = detector or MTCNNDetector(config.detector)
         self.tracker = FaceTracker(config.tracker)
         cut_threshold = config.tracker.cut_threshold
@@ -226,6 +229,10 @@ class CameraPipeline:
         snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc, self.started_at_source)
         if snapshot is None:
             return
+        if self.calibration is not None:
+            calibrated = self.calibration.one(snapshot.quality)
+            flagged = None if calibrated is None else calibrated < self.config.not_usable_below
+            snapshot = dataclasses.replace(snapshot, quality_0_100=calibrated, probably_not_usable=flagged)
         try:
             snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
         except VaultError as error:

@@ -95,9 +95,15 @@ def plot_quality_timeline(report: SourceReport, path: Path) -> None:
         axis.plot(times, values, "-", color=colour, linewidth=1.2, label=f"track {track.track_id}")
         if track.chosen_timestamp is not None and track.chosen_quality is not None and math.isfinite(track.chosen_quality):
             axis.plot([track.chosen_timestamp], [track.chosen_quality], "o", color=colour, markersize=9, markeredgecolor="black")
+            if track.chosen_quality_0_100 is not None:
+                flag = " probably not usable" if track.probably_not_usable else ""
+                axis.annotate(
+                    f"{track.chosen_quality_0_100:.0f}/100{flag}", (track.chosen_timestamp, track.chosen_quality),
+                    textcoords="offset points", xytext=(6, 6), fontsize=8, color=colour,
+                )  # fmt: skip
     axis.set_xlabel("time in the source (s)")
     axis.set_ylabel(f"quality ({report.quality_method}; higher is better)")
-    axis.set_title(f"Face quality per track — {Path(report.source).name} (circle: the sealed crop)")
+    axis.set_title(f"Face quality per track — {Path(report.source).name} (circle: the sealed crop, calibrated 0–100 beside it)")
     axis.grid(alpha=0.3)
     if tracks:
         axis.legend(fontsize=8, ncol=2, loc="best")

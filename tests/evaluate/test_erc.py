@@ -9,6 +9,7 @@ import pytest
 
 from sealshot.evaluate.erc import (
     ComparisonScores,
+    Protocol,
     erc_fixed_fmr,
     erc_fixed_threshold,
     pair_quality,
@@ -43,7 +44,7 @@ def test_perfect_quality_removes_errors_first() -> None:
     curve = erc_fixed_threshold(genuine_only(), quality=GENUINE, initial_fnmr=0.2, grid=GRID)
     # r = 0.1 rejects the 0.1 comparison: one error left among nine.
     assert curve.fnmr.tolist() == pytest.approx([0.2, 1 / 9, 0.0, 0.0])
-    assert curve.fnmr == pytest.approx(perfect_curve(curve).fnmr)
+    assert curve.fnmr == pytest.approx(perfect_curve(genuine_only(), Protocol("fixed-threshold", 0.2), GRID).fnmr)
 
 
 def test_reversed_quality_removes_good_comparisons_first() -> None:
@@ -85,7 +86,7 @@ def test_random_quality_stays_near_no_rejection_and_perfect_is_below() -> None:
     comparisons = ComparisonScores(genuine, labels)
     random = erc_fixed_fmr(comparisons, random_image_quality(len(labels), seed=3))
     assert random.pauc(0.2) == pytest.approx(1.0, abs=0.05)
-    assert perfect_curve(random).pauc(0.2) < 0.5
+    assert perfect_curve(comparisons).pauc(0.2) < 0.5
 
 
 def test_fixed_fmr_rethresholds_on_remaining_impostors() -> None:
@@ -101,3 +102,43 @@ def test_fixed_fmr_rethresholds_on_remaining_impostors() -> None:
     # r = 0.2 cuts at quality 0.19: impostors scoring above 0.8 × (1 − 0.19 / 0.25) = 0.192 go.
     assert curve.thresholds[1] == pytest.approx(0.19, abs=3e-3)  # FMR 1 % of the ~240 left
     assert curve.fnmr[1] == 0.0
+
+
+def _identity_like_comparisons(seed: int) -> tuple[ComparisonScores, np.ndarray, np.ndarray, np.ndarray]:
+    """Images of 400 people whose per-image "goodness" drives their genuine similarities, all pairs compared."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(400), 5)
+    goodness = rng.random(len(labels))
+    a, b = np.triu_indices(len(labels), k=1)
+    keep = (labels[a] == labels[b]) | (rng.random(len(a)) < 0.1)
+    a, b = a[keep], b[keep]
+    genuine = labels[a] == labels[b]
+    scores = np.where(genuine, 0.3 + 0.5 * np.minimum(goodness[a], goodness[b]), 0.0) + rng.normal(0, 0.1, len(a))
+    return ComparisonScores(scores, genuine), goodness, a, b
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_perfect_is_never_beaten_under_any_protocol(seed: int) -> None:
+    comparisons, goodness, a, b = _identity_like_comparisons(seed)
+    rng = np.random.default_rng(seed + 10)
+    image_qualities = {
+        "informed": goodness,
+        "noisy": goodness + rng.normal(0, 0.3, len(goodness)),
+        "reversed": -goodness,
+        "random": random_image_quality(len(goodness), seed),
+        "constant": np.ones(len(goodness)),
+    }
+    for protocol in (Protocol("fixed-threshold", 0.01), Protocol("fixed-threshold", 0.001), Protocol("fixed-fmr", 1e-3)):
+        perfect = perfect_curve(comparisons, protocol)
+        for name, quality in image_qualities.items():
+            curve = protocol.curve(comparisons, pair_quality(quality[a], quality[b]))
+            assert (curve.fnmr >= perfect.fnmr - 1e-12).all(), (protocol.key, name)
+            assert curve.pauc(0.2) >= perfect.pauc(0.2)
+
+
+def test_perfect_re_sets_its_threshold_under_fixed_fmr() -> None:
+    comparisons, *_ = _identity_like_comparisons(0)
+    curve = perfect_curve(comparisons, Protocol("fixed-fmr", 1e-3))
+    # Rejecting the highest impostors lowers the threshold, exactly as for a method.
+    assert curve.thresholds[-1] < curve.thresholds[0]
+    assert curve.fnmr[0] == pytest.approx(erc_fixed_fmr(comparisons, np.ones(len(comparisons.scores))).fnmr[0])

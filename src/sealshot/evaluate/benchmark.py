@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from sealshot.errors import InputError
 from sealshot.evaluate.erc import PROTOCOLS, ComparisonScores, pair_quality, perfect_curve, random_image_quality
 from sealshot.evaluate.faces import detect_files, embed_image_files, probe_method, score_image_files
 from sealshot.evaluate.lfw import (
@@ -102,6 +103,8 @@ def build_pool(config: BenchmarkConfig) -> Pool:
     lfw = LFW(config.lfw_root)
     everything = image_set(lfw)
     pairs = read_view2_pairs(lfw, everything)
+    if not lfw.has_pairs and not config.full:
+        raise InputError(f"{lfw.root} has no pairs.txt: --folds and --subset need LFW's View 2 pairs")
     if config.full:
         chosen = list(range(len(everything)))
     else:
@@ -129,7 +132,9 @@ def build_pool(config: BenchmarkConfig) -> Pool:
         np.array([position[i] for i in pairs.a]), np.array([position[i] for i in pairs.b]), pairs.genuine, pairs.fold
     )
     description = {
-        "full_lfw": config.full,
+        "full_lfw": config.full and lfw.has_pairs,
+        "root": lfw.root.name,
+        "has_pairs": lfw.has_pairs,
         "images": len(pool),
         "identities": int(len(np.unique(pool.labels))),
         "folds": sorted(int(f) for f in np.unique(pairs.fold)),
@@ -148,13 +153,10 @@ def _curves_for(
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for protocol in PROTOCOLS:
         curves: dict[str, dict[str, Any]] = {}
-        first = None
         for method, quality in pair_qualities.items():
-            curve = protocol.curve(comparisons, quality)
-            first = first or curve
-            curves[method] = curve.as_dict()
-        assert first is not None
-        curves[PERFECT] = perfect_curve(first).as_dict()
+            curves[method] = protocol.curve(comparisons, quality).as_dict()
+        # PERFECT goes through the same protocol as every method (its threshold re-set too).
+        curves[PERFECT] = perfect_curve(comparisons, protocol).as_dict()
         out[protocol.key] = {"title": protocol.title, "curves": curves}  # type: ignore[dict-item]
     return out
 
@@ -191,7 +193,7 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
     image_quality[RANDOM] = random_image_quality(len(pool.images), config.seed)
 
     large = large_comparisons(pool.images, found, config.genuine_cap, config.impostors, config.seed)
-    sets = {"view2": pool.view2, "large": large}
+    sets = {"view2": pool.view2, "large": large} if len(pool.view2) else {"large": large}
     trials = build_trials(pool.images.labels, found)
     aggregate = aggregate_embeddings if config.with_aggregate else None
 
@@ -286,6 +288,8 @@ def lfw_accuracy(
     """10-fold LFW View 2 verification accuracy of each comparator (threshold chosen on the other folds),
     on the pairs of ``folds`` (0-based; None: all ten)."""
     lfw = LFW(lfw_root)
+    if not lfw.has_pairs:
+        raise InputError(f"{lfw.root} has no pairs.txt: the View 2 accuracy needs LFW's pairs (`eval erc` works without)")
     everything = image_set(lfw)
     pairs = read_view2_pairs(lfw, everything)
     if folds is not None:

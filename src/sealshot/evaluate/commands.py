@@ -1,6 +1,6 @@
 """CLI commands of the `evaluate` area; `register(app)` adds them to the `sealshot` app.
 
-``sealshot eval erc``           the ERC / pAUC / selection-gain benchmark on LFW
+``sealshot eval erc``           the ERC / pAUC / selection-gain benchmark on LFW or any LFW-layout folder
 ``sealshot eval lfw-accuracy``  10-fold LFW View 2 verification accuracy of each comparator
 ``sealshot eval comparators``   which comparators are installed
 """
@@ -29,7 +29,9 @@ def _log(message: str) -> None:
 
 @eval_app.command("erc")
 def erc_command(
-    lfw: Annotated[Path, typer.Option(help="LFW folder with images/ and pairs.txt")] = DEFAULT_LFW,
+    lfw: Annotated[
+        Path, typer.Option(help="a folder in LFW layout: one sub-folder of images per identity (in images/ or at the top), pairs.txt optional")
+    ] = DEFAULT_LFW,
     methods: Annotated[str, typer.Option(help="comma-separated quality methods, or 'all' for every registered one")] = "all",
     comparators: Annotated[str, typer.Option(help="comma-separated comparators")] = ",".join(DEFAULT_COMPARATORS),
     out: Annotated[Path, typer.Option(help="output folder for erc.json, erc.md and the PNGs")] = Path("out/erc"),
@@ -97,6 +99,29 @@ def comparators_command() -> None:
         console.print(f"{name}: {'installed' if name in installed else 'missing (' + INSTALL_HINT + ')'}")
 
 
+def calibrate_command(
+    method: Annotated[str, typer.Option(help="the quality method to calibrate")],
+    images: Annotated[Path, typer.Option(help="a labelled folder in LFW layout: one sub-folder of images per identity")],
+    out: Annotated[Path, typer.Option(help="calibration file (JSON) to write; give it to run/score with --calibration")],
+    comparators: Annotated[str, typer.Option(help="comma-separated comparators that judge whether a crop verifies")] = ",".join(DEFAULT_COMPARATORS),
+    cache: Annotated[Optional[Path], typer.Option(help="cache folder (default $SEALSHOT_CACHE or .cache/sealshot)")] = None,
+) -> None:
+    """Fit a method's 0–100 calibration on your own labelled images: 100 × P(the crop verifies at FMR = 1e-3)."""
+    from sealshot.evaluate.benchmark import parse_names
+    from sealshot.evaluate.calibrate import calibrate_folder
+    from sealshot.quality import get_quality
+
+    get_quality(method)
+    calibration = calibrate_folder(method, images, parse_names(comparators), cache)
+    calibration.save(out)
+    meta = calibration.meta
+    console.print(
+        f"{method}: fitted on {meta['crops_fitted']} crops of {meta['identities']} identities "
+        f"({meta['verified_share'] * 100:.0f} % verify); {len(calibration.raw)} knots -> {out}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.add_typer(eval_app, name="eval")
+    app.command("calibrate")(calibrate_command)

@@ -208,14 +208,31 @@ def erc_fixed_fmr(
     return ERCCurve(grid, np.asarray(fnmr), np.asarray(thresholds))
 
 
-def perfect_curve(initial: ERCCurve) -> ERCCurve:
-    """PERFECT rejection: false non-matches go first, the threshold stays at its r = 0 value.
+def perfect_quality(comparisons: ComparisonScores) -> np.ndarray:
+    """PERFECT's comparison quality, run through the very same protocol as the methods.
 
-    FNMR(r) = max(0, FNMR(0) − r) / (1 − r).
+    An oracle that knows which comparisons are errors: genuine comparisons rank by their
+    similarity (the false non-matches go first), impostor comparisons by the negated
+    similarity (the would-be false matches go first), each as a rank fraction in (0, 1].
+    Rejecting a fraction ``r`` of the genuine comparisons therefore also rejects the same
+    fraction of impostors, the highest-scoring ones, so under ``fixed-fmr`` the re-set
+    threshold falls as it would for the best possible method. Under ``fixed-threshold`` this
+    is FNMR(r) = max(0, FNMR(0) − r) / (1 − r).
     """
-    base = float(initial.fnmr[0])
-    fnmr = np.maximum(0.0, base - initial.reject) / np.maximum(1.0 - initial.reject, 1e-12)
-    return ERCCurve(initial.reject.copy(), fnmr, np.full(len(initial.reject), initial.thresholds[0]))
+    quality = np.empty(len(comparisons.scores), np.float64)
+    for mask, sign in ((comparisons.genuine, 1.0), (~comparisons.genuine, -1.0)):
+        members = np.flatnonzero(mask)
+        order = members[np.argsort(sign * comparisons.scores[members], kind="stable")]
+        quality[order] = np.arange(1, len(order) + 1) / max(len(order), 1)
+    return quality
+
+
+def perfect_curve(
+    comparisons: ComparisonScores, protocol: "Protocol | None" = None, grid: np.ndarray | None = None
+) -> ERCCurve:
+    """The PERFECT reference under ``protocol`` (default: fixed FMR = 1e-3), see ``perfect_quality``."""
+    protocol = protocol or Protocol("fixed-fmr", TARGET_FMR)
+    return protocol.curve(comparisons, perfect_quality(comparisons), grid)
 
 
 def random_image_quality(count: int, seed: int = 0) -> np.ndarray:

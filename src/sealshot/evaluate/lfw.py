@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sealshot.errors import InputError
+from sealshot.video.images import is_image_file
+
 DEFAULT_GENUINE_CAP = 100
 DEFAULT_IMPOSTORS = 1_000_000
 DEFAULT_SEED = 0
@@ -18,24 +21,40 @@ DEFAULT_SEED = 0
 
 @dataclass(frozen=True)
 class LFW:
-    """An LFW folder laid out as ``images/<Name>/<Name>_NNNN.jpg`` with ``pairs.txt`` beside it."""
+    """A folder in LFW layout: one sub-folder of images per identity, in ``images/`` or at the top,
+    optionally with LFW's ``pairs.txt`` beside them (``images/<Name>/<Name>_NNNN.jpg``).
+
+    Any image format OpenCV reads is taken (``sealshot.video.images.IMAGE_SUFFIXES``). Without
+    ``pairs.txt`` there is no View 2 set: the benchmark runs on the large set and selection gain only.
+    """
 
     root: Path
 
     @property
     def images_dir(self) -> Path:
-        return self.root / "images"
+        nested = self.root / "images"
+        return nested if nested.is_dir() else self.root
 
     @property
     def pairs_file(self) -> Path:
         return self.root / "pairs.txt"
 
+    @property
+    def has_pairs(self) -> bool:
+        return self.pairs_file.is_file()
+
     def image_path(self, name: str, number: int) -> Path:
         return self.images_dir / name / f"{name}_{number:04d}.jpg"
 
     def people(self) -> dict[str, list[Path]]:
-        """Every identity with its images, sorted by name and file name."""
-        return {d.name: sorted(d.glob("*.jpg")) for d in sorted(self.images_dir.iterdir()) if d.is_dir()}
+        """Every identity with its images, sorted by name and file name (folders without images left out)."""
+        if not self.root.is_dir():
+            raise InputError(f"{self.root}: no such folder (expected one sub-folder of images per identity)")
+        people = {d.name: sorted(p for p in d.iterdir() if is_image_file(p)) for d in sorted(self.images_dir.iterdir()) if d.is_dir()}
+        people = {name: files for name, files in people.items() if files}
+        if not people:
+            raise InputError(f"{self.images_dir}: no identity folders with images (LFW layout: <identity>/<image files>)")
+        return people
 
 
 @dataclass(frozen=True)
@@ -75,8 +94,16 @@ def image_set(lfw: LFW, people: dict[str, list[Path]] | None = None) -> ImageSet
     return ImageSet(tuple(paths), np.asarray(labels, np.int64))
 
 
+def no_comparisons() -> Comparisons:
+    empty = np.zeros(0, np.int64)
+    return Comparisons(empty, empty.copy(), np.zeros(0, bool), empty.copy())
+
+
 def read_view2_pairs(lfw: LFW, images: ImageSet) -> Comparisons:
-    """The standard 10 folds × (300 genuine + 300 impostor) of ``pairs.txt``, as indices into ``images``."""
+    """The standard 10 folds × (300 genuine + 300 impostor) of ``pairs.txt``, as indices into ``images``
+    (none when the folder has no ``pairs.txt``)."""
+    if not lfw.has_pairs:
+        return no_comparisons()
     index = {p: i for i, p in enumerate(images.paths)}
     lines = lfw.pairs_file.read_text().split("\n")
     folds, per_fold = (int(v) for v in lines[0].split())

@@ -42,7 +42,7 @@ def _order(curves: dict[str, Any]) -> list[str]:
 def render_markdown(result: dict[str, Any]) -> str:
     pool = result["pool"]
     lines = ["# ERC benchmark on LFW", ""]
-    scope = "every LFW image" if pool["full_lfw"] else (
+    scope = "every LFW image" if pool["full_lfw"] else f"every image of {pool.get('root', 'the folder')} (no pairs.txt: no View 2 set)" if not pool.get("has_pairs", True) else (
         f"a subset of LFW: the images of View 2 folds {', '.join(str(f + 1) for f in pool['folds'])}"
         + (f" (first {pool['pairs_per_fold']} genuine and impostor pairs of each)" if pool["pairs_per_fold"] else "")
         + (
@@ -67,6 +67,8 @@ def render_markdown(result: dict[str, Any]) -> str:
     ]
     for comparator, acc in result["accuracy"].items():
         lines.append(f"| {comparator} | {acc['accuracy'] * 100:.2f} % | {acc['std'] * 100:.2f} | {acc['pairs']:,} |")
+    if not result["accuracy"]:
+        lines.append("| – | not measured: no View 2 pairs (pairs.txt) with two or more folds | | |")
     failures = {m: n for m, n in result.get("quality_failures", {}).items() if n}
     reasons = result.get("quality_failure_reasons", {})
     if failures:

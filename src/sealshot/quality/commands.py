@@ -16,15 +16,18 @@ from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import InputError
 
 if TYPE_CHECKING:
+    from sealshot.quality.calibration import Calibration
     from sealshot.quality.stills import StillScore
 
 console = Console(stderr=True)
 
-SCORE_COLUMNS = ("path", "status", "face_found", "faces", "quality", "method", "x1", "y1", "x2", "y2", "detector_score", "reason")
+SCORE_COLUMNS = (
+    "path", "status", "face_found", "faces", "quality", "method", "x1", "y1", "x2", "y2", "detector_score", "reason", "quality_0_100",
+)  # fmt: skip
 
 
-def csv_row(result: "StillScore") -> dict[str, object]:
-    """One CSV row of ``sealshot score``; empty cells where there is no face or no quality."""
+def csv_row(result: "StillScore", calibration: "Calibration | None" = None) -> dict[str, object]:
+    """One CSV row of ``sealshot score``; empty cells where there is no face or no quality (or no calibration)."""
     row: dict[str, object] = {column: "" for column in SCORE_COLUMNS}
     found = len(result.face) > 0
     row.update(path=str(result.path), status=result.status.value, face_found=found, faces=result.faces, method=result.method)
@@ -33,6 +36,8 @@ def csv_row(result: "StillScore") -> dict[str, object]:
         row.update(zip(("x1", "y1", "x2", "y2"), (f"{v:.1f}" for v in result.face.boxes[0])))
     if result.quality is not None:
         row["quality"] = f"{result.quality:.6g}"
+        if calibration is not None:
+            row["quality_0_100"] = f"{calibration.one(result.quality):.1f}"
     if result.reason is not None:
         row["reason"] = result.reason.value
     return row
@@ -56,14 +61,20 @@ def score_command(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write, one row per image.")],
     quality: Annotated[Optional[str], typer.Option("--quality", help="Quality method (see `sealshot score --list`); default: the package default.")] = None,
     min_face_size: Annotated[float, typer.Option(help="MTCNN minimum face size in pixels.")] = MTCNNConfig.min_face_size,
+    calibration: Annotated[
+        Optional[Path], typer.Option(help="calibration file from `sealshot calibrate` (default: the method's shipped one)")
+    ] = None,
 ) -> None:
     """Score still images: detect, align and assess the largest face of each with a quality method."""
     from sealshot.detect.stills import image_files
     from sealshot.quality.registry import DEFAULT_METHOD, available, get_quality
     from sealshot.quality.stills import score_stills
 
+    from sealshot.quality.calibration import calibration_for
+
     method_name = quality or DEFAULT_METHOD
     get_quality(method_name)
+    mapping = calibration_for(method_name, calibration)
     paths = image_files(images)
     if not paths:
         raise InputError("no images found in " + ", ".join(map(str, images)))
@@ -83,7 +94,7 @@ def score_command(
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=SCORE_COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_row(result) for result in results)
+        writer.writerows(csv_row(result, mapping) for result in results)
     summary = ", ".join(f"{n} {status}" for status in ("ok", "no_face", "unreadable", "failed") if (n := counts[status]))
     console.print(f"{len(results)} images ({summary}) -> {out}; methods available: {', '.join(available())}")
 

@@ -26,6 +26,7 @@ _METHOD_MODULES = [
     "sealshot.quality.eqface",
     "sealshot.quality.uncertainty",
     "sealshot.quality.vae",
+    "sealshot.quality.distilled",
 ]
 
 DEFAULT_METHOD = "vae-ratio"

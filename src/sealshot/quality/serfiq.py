@@ -14,6 +14,7 @@ repeated, the layers before it run once per face.
 
 from __future__ import annotations
 
+import copy
 
 import numpy as np
 import torch
@@ -59,7 +60,9 @@ def dropout_masks(passes: int, width: int, rate: float, seed: int = MASK_SEED) -
 def robustness_quality(outputs: torch.Tensor) -> torch.Tensor:
     """Equation 1 of SER-FIQ on ``(N, m, d)`` stochastic outputs: ``2·sigmoid(−(2/m²)·Σ_{i<j} d(x_i, x_j))``."""
     passes = outputs.shape[1]
-    distances = torch.cdist(outputs, outputs)  # (N, m, m), symmetric: the full sum is twice the i<j sum
+    # Direct differences, not cdist's ‖x‖² + ‖y‖² − 2x·y shortcut: the outputs of one face are close, and
+    # that shortcut's cancellation made the 6th digit depend on the batch and the BLAS kernel.
+    distances = torch.cdist(outputs, outputs, compute_mode="donot_use_mm_for_euclid_dist")  # (N, m, m), symmetric
     pair_sum = distances.sum(dim=(1, 2)) / 2.0
     return 2.0 * torch.sigmoid(-(2.0 / passes**2) * pair_sum)
 
@@ -67,10 +70,12 @@ def robustness_quality(outputs: torch.Tensor) -> torch.Tensor:
 @torch.inference_mode()
 def serfiq_quality(head: SerFiqHead, embeddings: np.ndarray) -> np.ndarray:
     """SER-FIQ quality of each row of ``(N, dim)`` embeddings, in chunks to bound memory."""
-    head.eval()
-    tensor = torch.as_tensor(np.ascontiguousarray(embeddings, np.float32))
-    scores = [robustness_quality(head.stochastic_outputs(chunk)) for chunk in torch.split(tensor, _CHUNK)]
-    return torch.cat(scores).double().numpy() if scores else np.zeros(0)
+    # In float64 on a copy of the head, so a face's score repeats to the last printed digit whatever
+    # its batch, the thread count or the machine (float32 left the 6th digit to chance).
+    exact = copy.deepcopy(head).to(torch.float64).eval()
+    tensor = torch.as_tensor(np.ascontiguousarray(embeddings, np.float64))
+    scores = [robustness_quality(exact.stochastic_outputs(chunk)) for chunk in torch.split(tensor, _CHUNK)]
+    return torch.cat(scores).numpy() if scores else np.zeros(0)
 
 
 class SerFiq(RecognitionQuality):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from sealshot.detect import Detections, FaceBatch, MTCNNConfig
-from sealshot.detect.stills import FacePolicy, chosen_face, read_rgb
+from sealshot.detect.stills import FacePolicy, find_face, read_rgb
 from sealshot.quality.base import FailureReason, QualityMethod, assess
 from sealshot.quality.registry import get_quality
 
@@ -48,18 +48,18 @@ class StillScore:
 
 
 def score_still(path: Path, method: QualityMethod, detector: MTCNNDetector) -> StillScore:
-    """Score the largest face of one image file (``FacePolicy.LARGEST``)."""
+    """Score the largest face of one image file (``FacePolicy.LARGEST``); a tight face crop is padded first
+    (``sealshot.detect.stills.find_face``), and its box is reported in the file's own pixels."""
     image = read_rgb(path)
     if image is None:
         return StillScore(path, method.name, 0, Detections.empty(), None, FailureReason.UNREADABLE)
-    detections = detector.detect([image])[0]
-    face = chosen_face(detections, image.shape, FacePolicy.LARGEST)
-    if len(face) == 0:
-        return StillScore(path, method.name, 0, face, None, FailureReason.NO_FACE)
-    assessment = assess(method, FaceBatch.from_detections(image, face))
+    found = find_face(detector, image, FacePolicy.LARGEST)
+    if len(found.face) == 0:
+        return StillScore(path, method.name, 0, found.face, None, FailureReason.NO_FACE)
+    assessment = assess(method, FaceBatch.from_detections(found.source, found.source_face))
     reason = assessment.reasons[0]
     quality = None if reason is not None else float(assessment.scores[0])
-    return StillScore(path, method.name, len(detections), face, quality, reason)
+    return StillScore(path, method.name, found.faces, found.face, quality, reason)
 
 
 def score_stills(

@@ -31,6 +31,11 @@ class Snapshot:
     started_at_source: str | None = None
     """How ``started_at_utc`` was found ("container", "mtime-minus-duration", "option", "wall-clock"), so that
     whoever opens the snapshot knows how far to trust its times."""
+    quality_0_100: float | None = None
+    """The calibrated quality (``sealshot.quality.calibration``): 100 × the estimated probability that the crop
+    verifies against a good reference at FMR = 1e-3; None without a calibration or a raw score."""
+    probably_not_usable: bool | None = None
+    """``quality_0_100`` fell below the run's threshold: sealed anyway (the best of a poor track), but flagged."""
 
     def metadata(self) -> dict[str, object]:
         """Everything but the pixels: safe to index and to log."""
@@ -39,6 +44,8 @@ class Snapshot:
             "track_id": self.track_id,
             "quality": self.quality,
             "quality_method": self.quality_method,
+            "quality_0_100": self.quality_0_100,
+            "probably_not_usable": self.probably_not_usable,
             "frame_index": self.frame_index,
             "timestamp": self.timestamp,
             "first_seen": self.first_seen,

@@ -182,13 +182,29 @@ def list_command(vault: VaultOption) -> None:
     with Vault.open(vault) as opened:
         rows = opened.rows()
         retention = opened.config.retention_days
+        calibrated = {row.snapshot_id: _calibrated_quality(opened.sealed_path(row.snapshot_id)) for row in rows}
     table = Table(title=f"{len(rows)} sealed snapshot(s), retention {retention:g} days")
-    for column in ("snapshot", "camera", "track", "seen (UTC)", "quality", "method"):
+    for column in ("snapshot", "camera", "track", "seen (UTC)", "quality", "0–100", "method"):
         table.add_column(column)
     for row in rows:
         quality = "n/a" if row.quality is None else f"{row.quality:.3f}"
-        table.add_row(row.snapshot_id[:12], row.camera_id, str(row.track_id), iso(row.seen_at_utc), quality, row.quality_method)
+        table.add_row(row.snapshot_id[:12], row.camera_id, str(row.track_id), iso(row.seen_at_utc), quality, calibrated[row.snapshot_id], row.quality_method)
     console.print(table)
+
+
+def _calibrated_quality(path: Path) -> str:
+    """The calibrated 0–100 quality from a sealed file's header (metadata only, nothing decrypted); flagged when
+    the camera marked the crop probably not usable; "n/a" for older snapshots or an unreadable file."""
+    from sealshot.vault.sealed import parse_sealed
+
+    try:
+        metadata = parse_sealed(path.read_bytes(), str(path)).metadata
+    except (OSError, VaultError, KeyError, TypeError):
+        return "n/a"
+    value = metadata.get("quality_0_100")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "n/a"
+    return f"{value:.0f}" + (" (probably not usable)" if metadata.get("probably_not_usable") else "")
 
 
 def rotate_command(
