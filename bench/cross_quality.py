@@ -250,6 +250,8 @@ def plot(result: dict[str, Any], out: Path, families: tuple[str, ...]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from sealshot.evaluate.plots import plot_erc
+
     methods = [m for m in result["severity_spearman"] if m != "RANDOM"]
     for comparator, selection in result["selection"].items():
         figure, axis = plt.subplots(figsize=(13, 5))
@@ -267,17 +269,11 @@ def plot(result: dict[str, Any], out: Path, families: tuple[str, ...]) -> None:
         figure.tight_layout()
         figure.savefig(out / f"selection-{comparator}.png", dpi=100)
         plt.close(figure)
-        figure, axis = plt.subplots(figsize=(8, 5))
-        for method, curve in result["erc"][comparator]["all"].items():
-            style = {"color": "black", "linestyle": "--"} if method == "PERFECT" else {"color": "grey", "linestyle": ":"} if method == "RANDOM" else {}
-            axis.plot(curve["reject"], curve["fnmr"], label=f"{method} ({curve['pauc_20']:.3f})", **style)
-        axis.set_xlabel("fraction of genuine comparisons rejected")
-        axis.set_ylabel("FNMR at FMR = 1e-3 (threshold re-set)")
-        axis.set_title(f"ERC on the cross-quality set ({comparator}); pAUC@20 in brackets")
-        axis.legend(fontsize=7, ncol=2)
-        figure.tight_layout()
-        figure.savefig(out / f"erc-{comparator}.png", dpi=100)
-        plt.close(figure)
+        plot_erc(
+            result["erc"][comparator]["all"],
+            f"ERC on the cross-quality set ({comparator}), FNMR at FMR = 1e-3 (threshold re-set)",
+            out / f"erc-{comparator}.png",
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,15 @@ def talking_heads_dir() -> Path:
 @pytest.fixture(scope="session")
 def arcade_clip() -> Path:
     return shared_path("video", "arcade-walkers-1080p.mp4")
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    """The ffmpeg program, which tests use to make clips and to serve them as live streams on loopback."""
+    found = shutil.which("ffmpeg")
+    if found is None:
+        pytest.skip("ffmpeg is not installed (make system-deps installs it): these tests make clips and serve live streams with it")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,14 +24,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if found is None:
-        pytest.skip("ffmpeg is not installed (make system-deps installs it): the live-stream tests need it as a server")
-    return found
 
 
 @pytest.fixture(scope="session")

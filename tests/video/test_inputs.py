@@ -3,7 +3,6 @@ an unreadable image. Real files made by FFmpeg from the bundled clip."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,14 +11,6 @@ import numpy as np
 import pytest
 
 from sealshot.video import VideoSourceError, open_source
-
-
-@pytest.fixture(scope="module")
-def ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if found is None:
-        pytest.skip("ffmpeg is not installed (make system-deps installs it)")
-    return found
 
 
 @pytest.fixture(scope="module")
