@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -70,9 +72,10 @@ def robustness_quality(outputs: torch.Tensor) -> torch.Tensor:
 @torch.inference_mode()
 def serfiq_quality(head: SerFiqHead, embeddings: np.ndarray) -> np.ndarray:
     """SER-FIQ quality of each row of ``(N, dim)`` embeddings, in chunks to bound memory."""
-    # In float64 on a copy of the head, so a face's score repeats to the last printed digit whatever
-    # its batch, the thread count or the machine (float32 left the 6th digit to chance).
-    exact = copy.deepcopy(head).to(torch.float64).eval()
+    # In float64, so a face's score repeats to the last printed digit whatever its batch, the thread count
+    # or the machine (float32 left the 6th digit to chance). The shipped head is loaded in float64 once
+    # (``SerFiq.build_head``); a float32 head (training, tests) is scored on a float64 copy.
+    exact = head if next(head.parameters()).dtype == torch.float64 else copy.deepcopy(head).to(torch.float64).eval()
     tensor = torch.as_tensor(np.ascontiguousarray(embeddings, np.float64))
     scores = [robustness_quality(exact.stochastic_outputs(chunk)) for chunk in torch.split(tensor, _CHUNK)]
     return torch.cat(scores).numpy() if scores else np.zeros(0)
@@ -82,6 +85,9 @@ class SerFiq(RecognitionQuality):
     method = "serfiq"
 
     head_class = SerFiqHead
+
+    def build_head(self, saved: dict[str, Any]) -> torch.nn.Module:
+        return super().build_head(saved).to(torch.float64)
 
     def score_embeddings(self, embeddings: np.ndarray) -> np.ndarray:
         return serfiq_quality(self.head, embeddings)
