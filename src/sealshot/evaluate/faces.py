@@ -22,7 +22,20 @@ from sealshot.quality import Assessment, FailureReason, assess, get_quality
 from sealshot.quality.recognition import RecognitionQuality
 from sealshot.recognize import EmbeddingMemo, cache_key, get_comparator
 
-DETECTOR_KEY = "mtcnn-min20-t0.6-0.7-0.7-central-v1"
+DETECTOR = MTCNNConfig()
+
+
+def detector_key(config: MTCNNConfig) -> str:
+    """The cache key of detections made with ``config``: every setting that changes what is found is in it,
+    so that a change of default (``detect_max_side`` became 960) never reuses detections made otherwise."""
+    thresholds = "-".join(f"{t:g}" for t in config.thresholds)
+    return (
+        f"mtcnn-min{config.min_face_size:g}-t{thresholds}-s{config.scale_factor:g}"
+        f"-max{config.detect_max_side}-cap{config.largest_side}-central-v1"
+    )
+
+
+DETECTOR_KEY = detector_key(DETECTOR)
 CHUNK = 32
 
 ProgressCallback = Callable[[int, int], None]
@@ -66,7 +79,7 @@ def detect_files(
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start : start + CHUNK]
             images = [load_rgb(paths[i]) for i in chunk]
-            detector = detector or MTCNNDetector(MTCNNConfig())
+            detector = detector or MTCNNDetector(DETECTOR)
             results = detector.detect(images)
             new = [(hashes[i], _encode(d, choose_face(d, img.shape, FacePolicy.CENTRAL))) for i, img, d in zip(chunk, images, results)]
             store.put_many(DETECTOR_KEY, new)
