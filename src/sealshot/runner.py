@@ -33,7 +33,7 @@ from sealshot.ledger import FrameResult
 from sealshot.pipeline import CameraPipeline, SnapshotSink
 from sealshot.quality import QualityMethod
 from sealshot.report import SourceReport, plot_quality_timeline
-from sealshot.video import FALLBACK_FPS, Frame, FrameSource, StartTimeSource, open_source
+from sealshot.video import Frame, FrameSource, StartTimeSource, open_source
 from sealshot.video.annotate import BoxLabel, annotate
 from sealshot.video.prefetch import prefetch
 from sealshot.video.writer import VideoWriter
@@ -172,7 +172,7 @@ class _Preview:
             self.results[frame.index] = result
             return
         if self._writer is None:
-            self._writer = VideoWriter(self.path, self.frames.fps or FALLBACK_FPS, frame.width, frame.height)
+            self._writer = VideoWriter(self.path, self.frames.fps, frame.width, frame.height)
         self._writer.write(annotate(frame.image, [BoxLabel(f.box, f.track_id, f.quality, f.new_best) for f in result.faces]))
 
     def close(self) -> None:
@@ -189,7 +189,7 @@ class _Preview:
         try:
             for frame in _limited(iter(frames), max_frames):
                 if writer is None:
-                    writer = VideoWriter(self.path, frames.fps or FALLBACK_FPS, frame.width, frame.height)
+                    writer = VideoWriter(self.path, frames.fps, frame.width, frame.height)
                 result = self.results.get(frame.index)
                 faces = result.faces if result else ()
                 labels = [BoxLabel(f.box, f.track_id, f.quality, (f.frame_index, f.track_id) in chosen) for f in faces]

@@ -19,7 +19,7 @@ from collections import deque
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Iterator
 
-from sealshot.errors import SealshotError, SourceError, VaultError, signal_exit_code
+from sealshot.errors import ModelError, SealshotError, SourceError, VaultError, signal_exit_code
 from sealshot.serve import logs
 from sealshot.serve.config import CameraSettings
 
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("sealshot.serve.camera")
 
 STATUS_EVERY_S = 1.0
-EXIT_VAULT = 4
-EXIT_SOURCE = 3
-EXIT_SETUP = 5
 
 
 def set_thread_budget(settings: CameraSettings) -> None:
@@ -177,11 +174,11 @@ def camera_main(settings: CameraSettings, queue: "Queue[dict[str, Any]] | None" 
     except SealshotError as error:
         logger.error("camera stopped", extra={"event": "camera_failed", "error": str(error)})
         status.send(force=True, up=False, last_error=str(error))
-        code = EXIT_VAULT if isinstance(error, VaultError) else EXIT_SOURCE if isinstance(error, SourceError) else EXIT_SETUP
+        code = error.exit_code if isinstance(error, (VaultError, SourceError)) else ModelError.exit_code
     except Exception as error:  # noqa: BLE001 - reported to the supervisor, which restarts the camera
         logger.exception("camera crashed", extra={"event": "camera_crashed"})
         status.send(force=True, up=False, last_error=f"{type(error).__name__}: {error}")
-        code = EXIT_SETUP
+        code = ModelError.exit_code
     sys.stderr.flush()
     sys.exit(code)
 

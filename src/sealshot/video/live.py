@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import av
-import numpy as np
 
 from sealshot.video.sources import Frame, StartTimeSource, upright
 

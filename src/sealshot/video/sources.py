@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from sealshot.errors import SourceError
-from sealshot.video.images import IMAGE_SUFFIXES, read_rgb
+from sealshot.video.images import IMAGE_SUFFIXES, is_image_file, read_rgb
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 FALLBACK_FPS = 25.0
@@ -175,7 +175,7 @@ class ImageFolderSource:
     def __init__(self, folder: Path, fps: float = 1.0) -> None:
         self.name = str(folder)
         self.fps = fps
-        self.paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.paths = sorted(p for p in folder.iterdir() if is_image_file(p))
         if not self.paths:
             raise VideoSourceError(f"{folder}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         self.frame_count = len(self.paths)
