@@ -303,12 +303,13 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
             chain, _ = store.vault.chain()
             retention = store.vault.config.retention_days
             store.record(actor(account), "metadata-viewed", {"snapshots": len(rows)})
+        per_day = views.counts_per_day(rows)
         context = {
             "rows": rows,
             "retention_days": retention,
             "cameras": views.camera_health(rows, set(chain.cameras)),
-            "per_day": views.counts_per_day(rows),
-            "per_day_chart": views.per_day_svg(views.counts_per_day(rows)),
+            "per_day": per_day,
+            "per_day_chart": views.per_day_svg(per_day),
             "plan": views.purge_plan(rows, retention),
             "timeline": views.timeline_svg(rows),
             "purged": request.query_params.get("purged"),

@@ -20,7 +20,7 @@ from typing import Any
 from sealshot.vault.audit import CAMERA_ID, AuditEntry
 from sealshot.vault.errors import VaultError
 from sealshot.vault.scope import Scope
-from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
+from sealshot.vault.store import DEFAULTS, Vault, VaultSettings, _sqlite_error
 
 ROLES = ("operator", "key-holder", "investigator", "auditor")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
@@ -106,7 +106,7 @@ class ConsoleStore:
                 with vault.lock():
                     vault.connection.executescript(CONSOLE_SCHEMA)
             except sqlite3.Error as error:
-                raise VaultError(f"index {vault.index_path}: {error}") from error
+                raise _sqlite_error(vault.index_path, error) from error
 
     @classmethod
     def open(cls, root: Path, settings: VaultSettings = DEFAULTS, create_tables: bool = True) -> "ConsoleStore":
@@ -125,12 +125,6 @@ class ConsoleStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self.vault.connection.execute(sql, params).fetchall()
-        except sqlite3.Error as error:
-            raise VaultError(f"index {self.vault.index_path}: {error}") from error
 
     def record(self, actor: str, action: str, details: dict[str, Any] | None = None, statements: list[tuple[str, tuple[Any, ...]]] | None = None) -> AuditEntry:
         """Log one console action by ``actor`` (``console:NAME`` or ``cli:LOGIN``), with its database changes."""
@@ -152,11 +146,8 @@ class ConsoleStore:
         return account
 
     def account(self, username: str) -> Account | None:
-        rows = self._query("SELECT username, role, password_hash, created_utc, share_index FROM console_accounts WHERE username = ?", (username,))
+        rows = self.vault._query("SELECT username, role, password_hash, created_utc, share_index FROM console_accounts WHERE username = ?", (username,))
         return Account(*rows[0]) if rows else None
-
-    def accounts(self) -> list[Account]:
-        return [Account(*row) for row in self._query("SELECT username, role, password_hash, created_utc, share_index FROM console_accounts ORDER BY username")]
 
     # -- warrants -------------------------------------------------------------------------------
     def file_warrant(self, investigator: str, case_id: str, cameras: tuple[str, ...], scope_from: float, scope_to: float, reason: str, valid_s: float) -> Warrant:
@@ -177,7 +168,7 @@ class ConsoleStore:
         return warrant
 
     def warrant(self, warrant_id: str) -> Warrant | None:
-        rows = self._query(f"SELECT {', '.join(WARRANT_COLUMNS)} FROM console_warrants WHERE warrant_id = ?", (warrant_id,))
+        rows = self.vault._query(f"SELECT {', '.join(WARRANT_COLUMNS)} FROM console_warrants WHERE warrant_id = ?", (warrant_id,))
         return _warrant(rows[0]) if rows else None
 
     def warrants(self, investigator: str | None = None) -> list[Warrant]:
@@ -185,10 +176,10 @@ class ConsoleStore:
         params: tuple[Any, ...] = ()
         if investigator is not None:
             sql, params = sql + " WHERE investigator = ?", (investigator,)
-        return [_warrant(row) for row in self._query(sql + " ORDER BY filed_utc DESC", params)]
+        return [_warrant(row) for row in self.vault._query(sql + " ORDER BY filed_utc DESC", params)]
 
     def approvals(self, warrant_id: str) -> list[Approval]:
-        rows = self._query("SELECT holder, share_index, approved_utc FROM console_approvals WHERE warrant_id = ? ORDER BY approved_utc", (warrant_id,))
+        rows = self.vault._query("SELECT holder, share_index, approved_utc FROM console_approvals WHERE warrant_id = ? ORDER BY approved_utc", (warrant_id,))
         return [Approval(*row) for row in rows]
 
     def approve(self, warrant: Warrant, holder: str, share_index: int) -> None:

@@ -485,8 +485,8 @@ class Vault:
         except sqlite3.Error as error:
             raise _sqlite_error(self.index_path, error) from error
 
-    def rows(self, scope: Scope | None = None, seen_before: float | None = None, ids: Iterable[str] | None = None) -> list[IndexRow]:
-        """Index rows, optionally those a scope selects, seen before a time, or with given ids (all ``AND``)."""
+    def rows(self, scope: Scope | None = None, ids: Iterable[str] | None = None) -> list[IndexRow]:
+        """Index rows, optionally those a scope selects or with given ids (both ``AND``)."""
         clauses: list[str] = []
         params: list[Any] = []
         if scope is not None and scope.cameras:
@@ -498,9 +498,6 @@ class Vault:
         if scope is not None and scope.end_utc is not None:
             clauses.append("seen_at_utc <= ?")
             params.append(scope.end_utc)
-        if seen_before is not None:
-            clauses.append("seen_at_utc < ?")
-            params.append(seen_before)
         if ids is not None:
             wanted = list(ids)
             clauses.append(f"snapshot_id IN ({', '.join('?' for _ in wanted)})")
