@@ -3,12 +3,28 @@ reads its option defaults from these classes. Importing this module loads neithe
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sealshot.detect.config import MTCNNConfig
 from sealshot.quality.calibration import NOT_USABLE_BELOW
 from sealshot.track.config import TrackerConfig
+
+MAX_CAMERA_ID_LENGTH = 64
+CAMERA_ID = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_CAMERA_ID_LENGTH}}}")
+"""What a camera id may be (the vault checks the same rule on what it seals)."""
+NOT_IN_CAMERA_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+_HASH_SUFFIX_LENGTH = 8
+
+
+def fit_camera_id(name: str, source: str) -> str:
+    """``name`` if short enough, else its start and a hash of ``source`` (distinct names stay distinct)."""
+    if len(name) <= MAX_CAMERA_ID_LENGTH:
+        return name
+    digest = hashlib.sha256(source.encode()).hexdigest()[:_HASH_SUFFIX_LENGTH]
+    return f"{name[: MAX_CAMERA_ID_LENGTH - _HASH_SUFFIX_LENGTH - 1]}-{digest}"
 
 
 @dataclass

@@ -13,9 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
-import re
 import signal
 import time
 from contextlib import contextmanager
@@ -26,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sealshot.config import PipelineConfig, RunConfig
+from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, PipelineConfig, RunConfig, fit_camera_id
 from sealshot.detect import MTCNNDetector
 from sealshot.errors import InputError, SourceError, VaultError, signal_exit_code
 from sealshot.ledger import FrameResult
@@ -41,11 +39,6 @@ from sealshot.video.writer import VideoWriter
 __all__ = ["PipelineConfig", "RunConfig", "StopRequest", "camera_id_for", "run_sources", "suffixed", "vault_sinks"]
 
 logger = logging.getLogger(__name__)
-
-MAX_CAMERA_ID_LENGTH = 64
-_CAMERA_ID = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_CAMERA_ID_LENGTH}}}")
-_NOT_IN_CAMERA_ID = re.compile(r"[^A-Za-z0-9_.-]+")
-_HASH_SUFFIX_LENGTH = 8
 
 SinkFactory = Callable[[str], SnapshotSink]
 """Opens the sink of one camera id (in production ``vault_sinks(...)``)."""
@@ -82,14 +75,6 @@ class StopRequest:
         return signal_exit_code(self.signal) if self.signal else 0
 
 
-def _fit_camera_id(name: str, source: str) -> str:
-    """``name`` if short enough, else its start and a hash of ``source`` (distinct names stay distinct)."""
-    if len(name) <= MAX_CAMERA_ID_LENGTH:
-        return name
-    digest = hashlib.sha256(source.encode()).hexdigest()[:_HASH_SUFFIX_LENGTH]
-    return f"{name[: MAX_CAMERA_ID_LENGTH - _HASH_SUFFIX_LENGTH - 1]}-{digest}"
-
-
 def camera_id_for(source: str, given: str | None = None, index: int = 0, count: int = 1) -> str:
     """The camera id snapshots of ``source`` are sealed under: 1-64 letters, digits, '.', '_' or '-'.
 
@@ -98,14 +83,14 @@ def camera_id_for(source: str, given: str | None = None, index: int = 0, count: 
     (``webcam0`` for webcam 0), other characters replaced by '-', long names shortened with a hash.
     """
     if given:
-        if not _CAMERA_ID.fullmatch(given):
+        if not CAMERA_ID.fullmatch(given):
             raise InputError(f"camera id {given!r}: use 1-{MAX_CAMERA_ID_LENGTH} letters, digits, '.', '_' or '-'")
         if count == 1:
             return given
         suffix = f"-{index + 1}"
         return given[: MAX_CAMERA_ID_LENGTH - len(suffix)] + suffix
     stem = f"webcam{source}" if source.isdigit() else Path(source).stem
-    return _fit_camera_id(_NOT_IN_CAMERA_ID.sub("-", stem) or "camera", source)
+    return fit_camera_id(NOT_IN_CAMERA_ID.sub("-", stem) or "camera", source)
 
 
 def vault_sinks(vault: Path, recipient: Path, camera_key: Path | None = None) -> SinkFactory:

@@ -20,21 +20,19 @@ as the default of every camera. The defaults of the detector and tracker keys ar
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection
 
-from sealshot.config import PipelineConfig
+from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, PipelineConfig, fit_camera_id
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import InputError
 from sealshot.track.config import TrackerConfig
 from sealshot.video.sources import STREAM_SCHEMES
 
 _DETECTOR, _TRACKER, _PIPELINE = MTCNNConfig(), TrackerConfig(), PipelineConfig()
-_CAMERA_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -222,8 +220,8 @@ def load_config(path: Path, metrics: str | None = None, quality_methods: Collect
             line = lines.of(number if "quality" in entry else None, "quality") if "quality" in merged else lines.of(number)
             raise InputError(f"{_where(path, line, number)}: unknown quality method {quality!r}; available: {', '.join(sorted(quality_methods))}")
         camera_id = merged.pop("id", None) or _camera_id_from(merged["source"])
-        if not _CAMERA_ID.fullmatch(camera_id):
-            raise InputError(f"{_where(path, lines.of(number, 'id'), number)}: id {camera_id!r}: use 1-64 letters, digits, '.', '_' or '-'")
+        if not CAMERA_ID.fullmatch(camera_id):
+            raise InputError(f"{_where(path, lines.of(number, 'id'), number)}: id {camera_id!r}: use 1-{MAX_CAMERA_ID_LENGTH} letters, digits, '.', '_' or '-'")
         if any(c.camera_id == camera_id for c in cameras):
             raise InputError(f"{_where(path, lines.of(number, 'id'), number)}: camera id {camera_id!r} is used twice")
         values: dict[str, Any] = {k: (_path(base, v) if k in _PATH_KEYS else v) for k, v in merged.items()}
@@ -253,8 +251,5 @@ def _path(base: Path, value: str) -> Path:
 def _camera_id_from(source: str) -> str:
     """A valid id from any source name (as ``sealshot.runner.camera_id_for`` does; a URL gives its host, port and path)."""
     stem = source.split("://", 1)[1].split("?")[0] if "://" in source else Path(source).stem
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "camera"
-    if len(name) > 64:
-        name = f"{name[:55]}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"
-    return name
+    return fit_camera_id(NOT_IN_CAMERA_ID.sub("-", stem).strip("-") or "camera", source)
 
