@@ -141,6 +141,9 @@ class FaceTracker:
         (``(N,)``, NaN where unknown) are optional per-detection cues that gate the assignment.
         """
         config = self.config
+        # A cue that does not cover every detection is not used at all.
+        appearance = appearance if appearance is not None and len(appearance) == len(detections) else None
+        quality = quality if quality is not None and len(quality) == len(detections) else None
         ids = list(self.tracks)
         tracks = [self.tracks[i] for i in ids]
         predicted = np.array([t.filter.predict(timestamp) for t in tracks]).reshape(-1, 4)
@@ -152,24 +155,19 @@ class FaceTracker:
         reach = config.max_centre_distance + config.reattach_speed * np.clip(unseen - 0.25, 0.0, None)
         gate = ((iou >= config.min_iou) | (distance <= reach)) & (size_ratio_matrix(predicted, boxes) <= config.max_size_ratio)
         cost = (1.0 - iou) + 0.5 * np.minimum(distance, 10.0)
-        if appearance is not None and len(appearance) == len(boxes):
+        if appearance is not None:
             stored = [t.appearance for t in tracks]
             if tracks and all(a is not None for a in stored):
                 looks = appearance_distance(np.stack(stored), appearance)  # type: ignore[arg-type]
-                reattaching = np.broadcast_to(distance > config.max_centre_distance, looks.shape)
-                limit = np.where(reattaching, config.reattach_max_appearance_distance, config.max_appearance_distance)
+                limit = np.where(distance > config.max_centre_distance, config.reattach_max_appearance_distance, config.max_appearance_distance)
                 gate &= looks <= limit
-                if quality is not None and len(quality) == len(boxes):
+                if quality is not None:
                     # Only on a track followed without a break: a face coming out from behind someone is
                     # partly hidden, and its quality is low for a good reason.
-                    for r, track in enumerate(tracks):
-                        if unseen[r, 0] > _UNBROKEN_S:
-                            continue
-                        for c in range(len(boxes)):
-                            if gate[r, c] and looks[r, c] >= 0.5 * config.max_appearance_distance and track.quality_collapsed(
-                                float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces
-                            ):
-                                gate[r, c] = False
+                    doubtful = gate & (looks >= 0.5 * config.max_appearance_distance) & (unseen <= _UNBROKEN_S)
+                    for r, c in zip(*np.nonzero(doubtful)):
+                        if tracks[r].quality_collapsed(float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces):
+                            gate[r, c] = False
                 cost = cost + 2.0 * looks
         cost = np.where(gate, cost, _REFUSED)
         tracker_id = np.zeros(len(boxes), np.int64)
@@ -185,13 +183,13 @@ class FaceTracker:
                 track.last_seen = timestamp
                 track.hits += 1
                 track.peak_score = max(track.peak_score, float(detections.scores[c]))
-                if appearance is not None and len(appearance) == len(boxes):
+                if appearance is not None:
                     track.appearance = (
                         appearance[c].copy()
                         if track.appearance is None
                         else config.appearance_momentum * track.appearance + (1 - config.appearance_momentum) * appearance[c]
                     )
-                if quality is not None and len(quality) == len(boxes):
+                if quality is not None:
                     track.add_quality(float(quality[c]))
                 tracker_id[c] = track.track_id
                 matched_detections.add(int(c))
@@ -199,9 +197,9 @@ class FaceTracker:
             if c in matched_detections:
                 continue
             track = Track(self._next_id, BoxKalman(boxes[c], timestamp), timestamp, timestamp, boxes[c], float(detections.scores[c]))
-            if appearance is not None and len(appearance) == len(boxes):
+            if appearance is not None:
                 track.appearance = appearance[c].copy()
-            if quality is not None and len(quality) == len(boxes):
+            if quality is not None:
                 track.add_quality(float(quality[c]))
             self.tracks[track.track_id] = track
             self._next_id += 1
