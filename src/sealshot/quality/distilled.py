@@ -103,14 +103,12 @@ class FusedQuality:
         return (student - stats["student_mean"]) / stats["student_std"] + (vae - stats["vae_mean"]) / stats["vae_std"]
 
 
-_DISTILLED = DistilledQuality()
-
-
 @register("cr-distilled", "small CNN on the 64x64 grey crop, distilled from FaceNet/dlib CR-FIQA recognisability on degraded CelebA")
 def _distilled() -> DistilledQuality:
-    return _DISTILLED
+    return DistilledQuality()
 
 
 @register("cr-distilled-vae", "cr-distilled plus the VAE's log RP, each standardised on the training crops")
 def _fused() -> FusedQuality:
-    return FusedQuality(_DISTILLED)
+    # The registry keeps one instance per name: the fusion shares the loaded student with `cr-distilled`.
+    return FusedQuality(get_quality("cr-distilled"))  # type: ignore[arg-type]
