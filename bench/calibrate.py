@@ -30,8 +30,7 @@ def raw_at(calibration, level: float) -> float | None:
 def main() -> int:
     import torch
 
-    from sealshot.evaluate.calibrate import calibrate_images
-    from sealshot.evaluate.faces import score_image_files
+    from sealshot.evaluate.calibrate import calibration_inputs, fit_method
     from sealshot.quality import available
     from sealshot.quality.calibration import shipped_calibration_path
 
@@ -47,10 +46,10 @@ def main() -> int:
     previous = RESULTS / "calibration.json"
     # A run on some methods updates their rows and keeps the others'.
     rows: dict[str, dict] = json.loads(previous.read_text()) if previous.is_file() else {}
+    inputs = calibration_inputs(paths, labels, comparators)  # detection, embeddings and outcomes: once for every method
     for method in methods:
-        calibration = calibrate_images(method, paths, labels, comparators, source=f"CelebA subset ({args.cap} per identity)")
+        calibration, raw = fit_method(method, paths, labels, inputs, comparators, source=f"CelebA subset ({args.cap} per identity)")
         calibration.save(shipped_calibration_path(method))
-        raw = score_image_files(method, paths).scores
         quartiles = np.nanpercentile(raw, [25, 50, 75])
         rows[method] = {
             **{k: calibration.meta[k] for k in ("crops_fitted", "verified_share")},

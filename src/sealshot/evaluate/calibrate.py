@@ -17,7 +17,7 @@ import numpy as np
 
 from sealshot.errors import InputError
 from sealshot.evaluate.erc import TARGET_FMR, threshold_at_fmr
-from sealshot.evaluate.faces import detect_files, embed_image_files, score_image_files
+from sealshot.evaluate.faces import FileFaces, detect_files, embed_image_files, score_image_files
 from sealshot.evaluate.lfw import LFW, image_set
 from sealshot.quality.calibration import Calibration, fit_calibration
 from sealshot.recognize import DEFAULT_COMPARATORS
@@ -60,19 +60,35 @@ def verification_outcomes(embeddings: dict[str, np.ndarray], labels: np.ndarray,
     return Outcomes(verified, thresholds)
 
 
-def calibrate_images(
+@dataclass(frozen=True)
+class CalibrationInputs:
+    """What calibrating any method on one labelled set needs, computed once: the faces and which crops verify."""
+
+    faces: FileFaces
+    outcomes: Outcomes
+
+
+def calibration_inputs(
+    paths: Sequence[Path], labels: np.ndarray, comparators: Sequence[str] = DEFAULT_COMPARATORS, cache_dir: Path | None = None
+) -> CalibrationInputs:
+    """Detect the faces of labelled images and decide, under each comparator, which crops verify."""
+    faces = detect_files(paths, cache_dir)
+    embeddings = {name: embed_image_files(name, paths, cache_dir)[0] for name in comparators}
+    return CalibrationInputs(faces, verification_outcomes(embeddings, labels, faces.found))
+
+
+def fit_method(
     method: str,
     paths: Sequence[Path],
     labels: np.ndarray,
+    inputs: CalibrationInputs,
     comparators: Sequence[str] = DEFAULT_COMPARATORS,
     cache_dir: Path | None = None,
     source: str = "",
-) -> Calibration:
-    """Fit ``method``'s calibration on labelled images (one face each, cached like the benchmark)."""
-    faces = detect_files(paths, cache_dir)
-    embeddings = {name: embed_image_files(name, paths, cache_dir)[0] for name in comparators}
-    outcomes = verification_outcomes(embeddings, labels, faces.found)
-    raw = score_image_files(method, paths, cache_dir, faces=faces).scores
+) -> tuple[Calibration, np.ndarray]:
+    """``method``'s calibration on prepared inputs, and the raw scores it was fitted to."""
+    raw = score_image_files(method, paths, cache_dir, faces=inputs.faces).scores
+    outcomes = inputs.outcomes
     meta = {
         "fitted_on": source,
         "images": len(paths),
@@ -84,7 +100,20 @@ def calibrate_images(
         "thresholds": outcomes.thresholds,
         "target": "100 x P(crop verifies against its identity's medoid image at FMR 1e-3), mean over comparators",
     }
-    return fit_calibration(method, raw, outcomes.verified, meta)
+    return fit_calibration(method, raw, outcomes.verified, meta), raw
+
+
+def calibrate_images(
+    method: str,
+    paths: Sequence[Path],
+    labels: np.ndarray,
+    comparators: Sequence[str] = DEFAULT_COMPARATORS,
+    cache_dir: Path | None = None,
+    source: str = "",
+) -> Calibration:
+    """Fit ``method``'s calibration on labelled images (one face each, cached like the benchmark)."""
+    inputs = calibration_inputs(paths, labels, comparators, cache_dir)
+    return fit_method(method, paths, labels, inputs, comparators, cache_dir, source)[0]
 
 
 def calibrate_folder(method: str, root: Path, comparators: Sequence[str] = DEFAULT_COMPARATORS, cache_dir: Path | None = None) -> Calibration:
