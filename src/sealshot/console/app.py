@@ -118,7 +118,7 @@ def create_app(vault_dir: Path, settings: ConsoleSettings = DEFAULTS) -> FastAPI
     """The console over ``vault_dir`` (created tables, withdrawn approvals of a previous run, logged)."""
     vault_dir = Path(vault_dir)
     with ConsoleStore.open(vault_dir) as store:
-        state_chain, problem = store.vault.chain()
+        state_chain, problem = store.vault.signed_origin()
         if state_chain.authority is None:
             raise VaultError(f"vault {vault_dir}: audit entry #1 does not verify ({problem}); the console cannot serve it")
         threshold = state_chain.authority.threshold or 1
@@ -472,7 +472,7 @@ def _approve(state: ConsoleState, account: Account, warrant_id: str, data: bytes
         warrant = warrant_or_404(store, warrant_id)
         if warrant.status != PENDING:
             raise VaultError(f"this warrant is {warrant.status}; nothing to approve")
-        chain, problem = store.vault.chain()
+        chain, problem = store.vault.signed_origin()
         if chain.authority is None:
             raise VaultError(f"the vault's entry #1 does not verify ({problem})")
         verify_share(share, chain.authority)

@@ -119,7 +119,7 @@ def open_warrant(
     if not (case_id and scope.cameras and scope.start_utc is not None and scope.end_utc is not None):
         raise VaultError("opening with shares is a warrant: a case id, cameras, a start and an end time are required")
     with Vault.open(vault, settings) as opened:
-        state, problem = opened.chain()
+        state, problem = opened.signed_origin()
         authority = state.authority  # from the signed entry #1, not from the editable vault.json
     if authority is None:
         raise VaultError(f"vault {vault}: audit entry #1 does not verify ({problem}); its authority is unknown")

@@ -427,6 +427,12 @@ class Vault:
         """Verify the log (continuing ``state`` if given); what it proves and its first problem."""
         return verify_chain(self.audit_texts(state.count if state is not None else 0), state)
 
+    def signed_origin(self) -> tuple[ChainState, str | None]:
+        """Verify the signed ``vault-created`` entry #1 alone: the authority, retention and operator key
+        the vault was created with (``authority`` is None, with the problem, when it does not verify).
+        Cheaper than ``chain()`` where only the origin matters; ``chain()`` still checks the whole log."""
+        return verify_chain(self._query("SELECT seq, entry FROM audit WHERE seq = 1"))
+
     def config_problem(self, state: ChainState) -> str | None:
         """How ``vault.json`` disagrees with the signed ``vault-created`` entry, if it does."""
         config = self.config
