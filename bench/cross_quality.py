@@ -61,11 +61,9 @@ def embed_all(comparator_name: str, items: list[np.ndarray], boxes: np.ndarray, 
 
 
 def score_all(method_name: str, items: list[np.ndarray], detections, embeddings: dict[str, np.ndarray]) -> np.ndarray:  # type: ignore[no-untyped-def]
-    from contextlib import nullcontext
-
     from sealshot.detect.stills import faces_of_images
-    from sealshot.quality import assess, get_quality
-    from sealshot.quality.recognition import RecognitionQuality
+    from sealshot.evaluate.faces import assess_sharing
+    from sealshot.quality import get_quality
     from sealshot.recognize import EmbeddingMemo, get_comparator
 
     method = get_quality(method_name)
@@ -73,15 +71,16 @@ def score_all(method_name: str, items: list[np.ndarray], detections, embeddings:
     for start in range(0, len(items), CHUNK):
         rows = list(range(start, min(start + CHUNK, len(items))))
         batch = faces_of_images([items[i] for i in rows], [detections[i] for i in rows])
-        sharing: Any = nullcontext()
-        if isinstance(method, RecognitionQuality) and method.comparator_name in embeddings:
-            memo = EmbeddingMemo()
-            comparator = get_comparator(method.comparator_name)
+
+        def memo_for(name: str, rows: list[int] = rows) -> EmbeddingMemo | None:
+            if name not in embeddings:
+                return None
+            memo, comparator = EmbeddingMemo(), get_comparator(name)
             for i in rows:
-                memo.remember(comparator, items[i], detections.boxes[i], embeddings[method.comparator_name][i])
-            sharing = method.sharing_embeddings(memo)
-        with sharing:
-            scores[rows] = assess(method, batch).scores
+                memo.remember(comparator, items[i], detections.boxes[i], embeddings[name][i])
+            return memo
+
+        scores[rows] = assess_sharing(method, batch, memo_for).scores
     return scores
 
 

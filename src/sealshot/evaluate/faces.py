@@ -18,7 +18,7 @@ from sealshot.detect.mtcnn import MTCNNDetector
 from sealshot.detect.stills import FacePolicy, choose_face, faces_of_images, load_rgb
 from sealshot.errors import ModelError
 from sealshot.evaluate.cache import file_hashes, open_store
-from sealshot.quality import Assessment, FailureReason, assess, get_quality
+from sealshot.quality import Assessment, FailureReason, QualityMethod, assess, get_quality
 from sealshot.quality.recognition import RecognitionQuality
 from sealshot.recognize import EmbeddingMemo, cache_key, get_comparator
 
@@ -165,6 +165,15 @@ def quality_cache_key(method_name: str) -> str:
     return f"quality:{method_name}" + (f":{version}" if version else "")
 
 
+def assess_sharing(method: QualityMethod, batch: FaceBatch, memo_for: Callable[[str], EmbeddingMemo | None]) -> Assessment:
+    """``assess``, letting a recognition-based method reuse the embeddings its caller already has:
+    ``memo_for(comparator name)`` gives them (or None, when it has none for that comparator)."""
+    memo = memo_for(method.comparator_name) if isinstance(method, RecognitionQuality) else None
+    sharing: ContextManager[object] = method.sharing_embeddings(memo) if memo is not None else nullcontext()  # type: ignore[union-attr]
+    with sharing:
+        return assess(method, batch)
+
+
 def score_image_files(
     method_name: str,
     paths: Sequence[Path],
@@ -189,11 +198,7 @@ def score_image_files(
             chunk = todo[start : start + CHUNK]
             images = [load_rgb(faces.paths[i]) for i in chunk]
             batch = faces.batch(chunk, images)
-            sharing: ContextManager[object] = nullcontext()
-            if isinstance(method, RecognitionQuality):
-                sharing = method.sharing_embeddings(_cached_embeddings(method.comparator_name, cache_dir, faces, chunk, images))
-            with sharing:
-                assessment = assess(method, batch)
+            assessment = assess_sharing(method, batch, lambda name: _cached_embeddings(name, cache_dir, faces, chunk, images))
             for i, value, reason in zip(chunk, assessment.scores, assessment.reasons):
                 # Scores are stored as float32; a fresh one is rounded alike so that a re-run gives the same result.
                 scores[i], reasons[i] = float(np.float32(value)), reason
