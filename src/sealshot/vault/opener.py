@@ -79,7 +79,7 @@ def prepare_output(out_dir: Path, vault_root: Path) -> Path:
 def _check_against_entry(snapshot_id: str, details: dict[str, Any], row: IndexRow | None) -> None:
     if row is None:
         raise VaultError(f"snapshot {snapshot_id}: its index row is missing (deleted); not opened")
-    if (row.camera_id, row.seen_at_utc, row.sha256) != (details.get("camera_id"), details.get("seen_at_utc"), details.get("file_sha256")):
+    if not row.matches_sealed(details):
         raise VaultError(f"snapshot {snapshot_id}: the index row disagrees with its signed 'sealed' audit entry (index edited); not opened")
 
 

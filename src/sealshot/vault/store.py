@@ -118,6 +118,10 @@ class IndexRow:
     sha256: str
     size: int
 
+    def matches_sealed(self, details: dict[str, Any]) -> bool:
+        """Whether this row says what the camera-signed ``sealed`` entry says (camera, seen time, file hash)."""
+        return (self.camera_id, self.seen_at_utc, self.sha256) == (details.get("camera_id"), details.get("seen_at_utc"), details.get("file_sha256"))
+
     @classmethod
     def from_sql(cls, row: tuple[Any, ...]) -> "IndexRow":
         """Validate a row's types; a malformed row is a ``VaultError``, not a crash later on."""

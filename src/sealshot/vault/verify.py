@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sealshot.vault.audit import GENESIS, ChainState
 from sealshot.vault.errors import VaultError
-from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
+from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
 
 @dataclass
@@ -52,7 +52,7 @@ def _verify(vault: Vault, report: VerifyReport, expect_head: str | None) -> None
     for row in rows:
         name = f"snapshot {row.snapshot_id}"
         if chain_complete:
-            _check_row_against_log(name, row.snapshot_id, (row.camera_id, row.seen_at_utc, row.sha256), state, report)
+            _check_row_against_log(name, row, state, report)
         if row.file_name != vault.sealed_path(row.snapshot_id).name:
             report.problems.append(f"{name}: index names an unexpected file {row.file_name!r}")
             continue
@@ -82,11 +82,12 @@ def _verify(vault: Vault, report: VerifyReport, expect_head: str | None) -> None
             report.notes.append(f"{path.name}: sealed but not yet recorded (a crash before the index commit); its camera adopts it on restart")
 
 
-def _check_row_against_log(name: str, snapshot_id: str, row_fields: tuple[object, ...], state: ChainState, report: VerifyReport) -> None:
+def _check_row_against_log(name: str, row: IndexRow, state: ChainState, report: VerifyReport) -> None:
+    snapshot_id = row.snapshot_id
     details = state.sealed.get(snapshot_id)
     if details is None:
         report.problems.append(f"{name} is indexed but no audit entry records its sealing")
-    elif (details.get("camera_id"), details.get("seen_at_utc"), details.get("file_sha256")) != row_fields:
+    elif not row.matches_sealed(details):
         report.problems.append(f"{name}: the index row disagrees with its signed 'sealed' audit entry (index edited)")
     if snapshot_id in state.purged:
         report.problems.append(f"{name} was purged but is still indexed")
