@@ -161,3 +161,24 @@ def test_a_failure_to_assess_quality_is_sealed_with_a_null_quality(tmp_path, aut
         seal(sealer, dataclasses.replace(make_snapshot(), quality=float("nan")))
     with Vault.open(tmp_path / "vault") as opened:
         assert [row.quality for row in opened.rows()] == [None]
+
+
+def test_a_keyed_seal_is_idempotent(tmp_path, authority, make_snapshot) -> None:
+    """Sealing twice under one key (a retried batch task) records one snapshot, once."""
+    from sealshot.vault.sealer import snapshot_key
+    from sealshot.vault.verify import verify_vault
+
+    key = snapshot_key("archive/a.mp4", 0, 7)
+    assert key == snapshot_key("archive/a.mp4", 0, 7) and key != snapshot_key("archive/a.mp4", 1, 7)
+    snapshot = make_snapshot("cam1", 7)
+    for _ in range(2):
+        with CameraSealer.open(tmp_path / "v", authority.public_path, "cam1") as sealer:
+            assert sealer.seal(snapshot.crop, snapshot.metadata(), snapshot_id=key) == key
+    with CameraSealer.open(tmp_path / "v", authority.public_path, "cam1") as sealer:
+        with pytest.raises(VaultError, match="32 lower-case hex"):
+            sealer.seal(snapshot.crop, snapshot.metadata(), snapshot_id="../escape")
+    with Vault.open(tmp_path / "v") as opened:
+        assert [row.snapshot_id for row in opened.rows()] == [key]
+        state, problem = opened.chain()
+    assert problem is None and list(state.sealed) == [key]
+    assert verify_vault(tmp_path / "v").ok

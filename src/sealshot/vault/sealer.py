@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import re
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +34,15 @@ from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
+
+
+SNAPSHOT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def snapshot_key(*parts: object) -> str:
+    """A deterministic snapshot id for what identifies a snapshot (source, chunk, track): sealing it
+    twice under the same key seals it once (``CameraSealer.seal(..., snapshot_id=...)``)."""
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def current_actor() -> str:
@@ -166,13 +176,25 @@ class CameraSealer:
     def _record(self, row: IndexRow, recovered: bool = False) -> None:
         self.vault.append("sealed", self.actor, f"camera:{self.camera_id}", sealed_details(row, recovered), self._camera_key, insert=row)
 
-    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None) -> str:
         """Seal one RGB crop with its metadata (no pixels: ids, times, quality, box); when this returns
-        it is durably in the vault, indexed and logged."""
+        it is durably in the vault, indexed and logged.
+
+        ``snapshot_id`` (32 hex digits, e.g. ``snapshot_key(...)``) makes sealing idempotent: if a
+        snapshot with that id is already recorded (a retried batch task), nothing is sealed again and
+        the id is returned. Without it a random id is used."""
         if metadata.get("camera_id") != self.camera_id:
             raise VaultError(f"snapshot of camera {metadata.get('camera_id')!r} given to the sealer of camera {self.camera_id!r}")
+        if snapshot_id is not None and not SNAPSHOT_ID.match(snapshot_id):
+            raise VaultError(f"snapshot id {snapshot_id!r} must be 32 lower-case hex digits")
+        keyed = snapshot_id is not None
+        if keyed:
+            with self.vault.lock():
+                self._check_registration()
+                if snapshot_id in self._chain.sealed:
+                    return snapshot_id
         metadata = plain(dict(metadata))
-        snapshot_id = uuid.uuid4().hex
+        snapshot_id = snapshot_id or uuid.uuid4().hex
         sealed_at = round(time.time(), 6)
         header = {
             "format": SEALED_FORMAT,
@@ -186,6 +208,8 @@ class CameraSealer:
         blob = seal(encode_png(crop), header, self.vault.authority)
         with self.vault.lock():
             self._check_registration()
+            if keyed and snapshot_id in self._chain.sealed:  # sealed by another process meanwhile
+                return snapshot_id
             file_name = self.vault.write_sealed(snapshot_id, blob)
             self._record(index_row(snapshot_id, metadata, sealed_at, file_name, hashlib.sha256(blob).hexdigest(), len(blob)))
         return snapshot_id
