@@ -13,19 +13,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch==2.13.0 resolves to the local CPU wheel; install it first so nothing pulls a CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[evaluate,test]'
+	$(PY) -m pip install --quiet -e '.[evaluate,scale,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Debian programs the tests drive for real: ffmpeg serves clips as live streams, chromium is the browser.
+# Debian programs the tests drive for real: ffmpeg serves clips as live streams, chromium is the browser,
+# PostgreSQL (initdb/pg_ctl, a throw-away cluster per test session) holds a remote vault's index.
 SYSTEM_PROGRAMS := ffmpeg chromium
 system-deps:
 	@missing=""; for p in $(SYSTEM_PROGRAMS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages for:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg chromium chromium-driver >/dev/null \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg chromium chromium-driver postgresql >/dev/null \
 		|| echo "warning: could not install$$missing; the tests that need them will skip and say why"; \
 	fi
 

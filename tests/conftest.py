@@ -65,3 +65,45 @@ def detector():
     from sealshot.detect import MTCNNDetector
 
     return MTCNNDetector()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL cluster on loopback for the session (skips, saying why, where it cannot start)."""
+    from tests.servers import PostgresServer, ServerUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except ServerUnavailable as error:
+        pytest.skip(f"PostgreSQL cannot be started here: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on loopback for the session (skips, saying why, where it cannot start)."""
+    from tests.servers import S3Server, ServerUnavailable
+
+    try:
+        server = S3Server().start()
+    except ServerUnavailable as error:
+        pytest.skip(f"an S3 server cannot be started here: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_environment(s3_server, monkeypatch):
+    """boto3's variables pointing at the loopback S3 server (as a user's environment would point at theirs)."""
+    for name, value in s3_server.environment().items():
+        monkeypatch.setenv(name, value)
+    return s3_server.environment()
+
+
+@pytest.fixture
+def remote_vault(postgres_server, s3_server, s3_environment, tmp_path) -> str:
+    """The URL of a new, empty PostgreSQL + S3 vault location (a fresh database and bucket)."""
+    database = postgres_server.create_database()
+    bucket = s3_server.create_bucket()
+    return f"{database}?objects=s3://{bucket}/vault&keys={tmp_path / 'vault-keys'}"
