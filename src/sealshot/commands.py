@@ -34,7 +34,7 @@ def _utc_time(text: str | None) -> float | None:
 
 def run(
     sources: list[str] = typer.Argument(..., help="Video files, image folders, stream URLs (rtsp://, http://) or webcam indices."),
-    vault: Path = typer.Option(..., "--vault", help="Vault folder that receives the sealed snapshots (created if missing)."),
+    vault: str = typer.Option(..., "--vault", help="Vault that receives the sealed snapshots (created if missing): a folder, or postgresql://USER@HOST/DB?objects=s3://BUCKET/PREFIX."),
     recipient: Path = typer.Option(..., "--recipient", help="The authority's PUBLIC key file; the camera never holds a private key."),
     camera: Optional[str] = typer.Option(_RUN.camera, "--camera", help="Camera id recorded with each snapshot (default: the source's name)."),
     quality: str = typer.Option(DEFAULT_METHOD, "--quality", help="Quality method (see `sealshot methods`)."),

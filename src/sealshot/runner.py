@@ -93,8 +93,9 @@ def camera_id_for(source: str, given: str | None = None, index: int = 0, count: 
     return fit_camera_id(NOT_IN_CAMERA_ID.sub("-", stem) or "camera", source)
 
 
-def vault_sinks(vault: Path, recipient: Path, camera_key: Path | None = None) -> SinkFactory:
-    """Sinks sealing into ``vault`` for the authority whose public key is in ``recipient``."""
+def vault_sinks(vault: str | Path, recipient: Path, camera_key: Path | None = None) -> SinkFactory:
+    """Sinks sealing into the vault at ``vault`` (a folder or a PostgreSQL + S3 URL) for the authority
+    whose public key is in ``recipient``."""
     from sealshot.vault import CameraSealer
 
     def open_sealer(camera_id: str) -> SnapshotSink:

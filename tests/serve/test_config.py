@@ -33,8 +33,8 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
     config = load_config(path)
     lobby, phone = config.cameras
     assert config.metrics == ("127.0.0.1", 9200)
-    assert lobby.camera_id == "lobby" and lobby.is_live and lobby.threads == 2 and lobby.vault == tmp_path / "vault"
-    assert phone.vault == Path("/srv/other") and phone.detect_every == 3 and not phone.is_live
+    assert lobby.camera_id == "lobby" and lobby.is_live and lobby.threads == 2 and lobby.vault == str(tmp_path / "vault")
+    assert phone.vault == "/srv/other" and phone.detect_every == 3 and not phone.is_live
     assert len(phone.camera_id) <= 64 and phone.camera_id.startswith("a-very-long-name")
     assert phone.source == str(tmp_path / "clips" / Path(phone.source).name)
     assert load_config(path, metrics="off").metrics is None

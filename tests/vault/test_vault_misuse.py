@@ -324,8 +324,8 @@ def test_a_full_index_is_a_clear_error_and_the_vault_still_verifies(tmp_path, au
     vault = tmp_path / "vault"
     with CameraSealer.open(vault, authority.public_path, "cam1") as sealer:
         seal(sealer, make_snapshot("cam1", 1, base_time))
-        (pages,) = sealer.vault.connection.execute("PRAGMA page_count").fetchone()
-        sealer.vault.connection.execute(f"PRAGMA max_page_count = {pages}")
+        (pages,) = sealer.vault.index.connection.execute("PRAGMA page_count").fetchone()
+        sealer.vault.index.connection.execute(f"PRAGMA max_page_count = {pages}")
         with pytest.raises(VaultError, match="database or disk is full"):
             for track in range(2, 200):
                 seal(sealer, make_snapshot("cam1", track, base_time + track))

@@ -99,7 +99,7 @@ class CaseEvidence:
 
 @dataclass
 class ConsoleState:
-    vault_dir: Path
+    vault_dir: str
     settings: ConsoleSettings
     limiter: LoginLimiter
     threshold: int
@@ -114,13 +114,14 @@ class ConsoleState:
             yield store
 
 
-def create_app(vault_dir: Path, settings: ConsoleSettings = DEFAULTS) -> FastAPI:
-    """The console over ``vault_dir`` (created tables, withdrawn approvals of a previous run, logged)."""
-    vault_dir = Path(vault_dir)
+def create_app(vault_location: str | Path, settings: ConsoleSettings = DEFAULTS) -> FastAPI:
+    """The console over the vault at ``vault_location``, a folder or a PostgreSQL + S3 URL (created
+    tables, withdrawn approvals of a previous run, logged)."""
+    vault_dir = str(vault_location)
     with ConsoleStore.open(vault_dir) as store:
         state_chain, problem = store.vault.signed_origin()
         if state_chain.authority is None:
-            raise VaultError(f"vault {vault_dir}: audit entry #1 does not verify ({problem}); the console cannot serve it")
+            raise VaultError(f"vault {store.vault.name}: audit entry #1 does not verify ({problem}); the console cannot serve it")
         threshold = state_chain.authority.threshold or 1
         for warrant in store.warrants():
             if warrant.status == PENDING and store.approvals(warrant.warrant_id):

@@ -35,7 +35,7 @@ def _parse_bind(bind: str) -> tuple[str, int]:
 @console_app.callback()
 def serve(
     ctx: typer.Context,
-    vault: Annotated[Optional[Path], typer.Option("--vault", help="The vault folder to serve.")] = None,
+    vault: Annotated[Optional[str], typer.Option("--vault", help="The vault to serve: a folder or a postgresql://…?objects=s3://… URL.")] = None,
     bind: Annotated[str, typer.Option("--bind", help="HOST:PORT to listen on; keep loopback and put a TLS reverse proxy in front.")] = f"{DEFAULTS.host}:{DEFAULTS.port}",
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Send the session cookie over HTTPS only (behind a TLS proxy).")] = DEFAULTS.secure_cookies,
     warrant_hours: Annotated[float, typer.Option("--warrant-hours", help="A warrant expires unless k holders approve within this many hours.")] = DEFAULTS.warrant_valid_s / 3600,
@@ -68,7 +68,7 @@ def serve(
 
 @user_app.command("add")
 def user_add(
-    vault: Annotated[Path, typer.Option("--vault", help="The vault folder.")],
+    vault: Annotated[str, typer.Option("--vault", help="The vault: a folder or a postgresql://…?objects=s3://… URL.")],
     username: Annotated[str, typer.Option("--username", help="The account's name (lower case).")],
     role: Annotated[str, typer.Option("--role", help="operator, key-holder, investigator or auditor.")],
     password_file: Annotated[Optional[Path], typer.Option("--password-file", help="Read the password from this file's first line (else asked).")] = None,

@@ -30,6 +30,7 @@ from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, P
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import InputError
 from sealshot.track.config import TrackerConfig
+from sealshot.vault.location import POSTGRES_SCHEMES
 from sealshot.video.sources import STREAM_SCHEMES
 
 _DETECTOR, _TRACKER, _PIPELINE = MTCNNConfig(), TrackerConfig(), PipelineConfig()
@@ -41,7 +42,7 @@ class CameraSettings:
 
     camera_id: str
     source: str
-    vault: Path
+    vault: str
     recipient: Path
     report_dir: Path
     camera_key: Path | None = None
@@ -225,6 +226,10 @@ def load_config(path: Path, metrics: str | None = None, quality_methods: Collect
         if any(c.camera_id == camera_id for c in cameras):
             raise InputError(f"{_where(path, lines.of(number, 'id'), number)}: camera id {camera_id!r} is used twice")
         values: dict[str, Any] = {k: (_path(base, v) if k in _PATH_KEYS else v) for k, v in merged.items()}
+        if not merged["vault"].startswith(POSTGRES_SCHEMES):
+            values["vault"] = str(values["vault"])
+        else:
+            values["vault"] = merged["vault"]  # a URL, not a path relative to the configuration
         values.setdefault("report_dir", base / "reports")
         if "thresholds" in values:
             values["thresholds"] = tuple(float(v) for v in values["thresholds"])

@@ -15,6 +15,7 @@ from sealshot.vault.keys import AuthorityPrivateKey, AuthorityPublicKey
 from sealshot.vault.opener import OpenResult, open_snapshots
 from sealshot.vault.scope import Scope
 from sealshot.vault.shares import Share, parse_share, reconstruct, share_needs_passphrase, split_key, write_shares
+from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
 AskPassphrase = Callable[[Path], str]
@@ -57,7 +58,7 @@ def load_shares(paths: Sequence[Path], passphrase_file: Path | None = None, ask:
     return shares
 
 
-def check_vault_can_be_created(vault: Path) -> None:
+def check_vault_can_be_created(vault: VaultLocationLike) -> None:
     """Refuse early (before any key is written) a ``--vault`` that is a file, a vault, or a non-empty folder."""
     Vault.refuse_unless_creatable(vault)
 
@@ -96,7 +97,7 @@ def create_split_key(
     return KeyFiles(public, public_path, share_paths=tuple(paths)), private
 
 
-def create_vault_for_key(vault: Path, keys: KeyFiles, private: AuthorityPrivateKey, retention_days: float, actor: str) -> None:
+def create_vault_for_key(vault: VaultLocationLike, keys: KeyFiles, private: AuthorityPrivateKey, retention_days: float, actor: str) -> None:
     """Create ``vault`` for the new key and log ``keys-created`` in it, signed by the authority."""
     with Vault.create(vault, keys.public, retention_days, actor) as created:
         details = {"fingerprint": keys.public.fingerprint, "holders": keys.public.holders, "threshold": keys.public.threshold}
@@ -104,7 +105,7 @@ def create_vault_for_key(vault: Path, keys: KeyFiles, private: AuthorityPrivateK
 
 
 def open_warrant(
-    vault: Path,
+    vault: VaultLocationLike,
     share_paths: Sequence[Path],
     scope: Scope,
     case_id: str,
@@ -127,6 +128,6 @@ def open_warrant(
     return open_snapshots(vault, private, out, scope, case_id, actor, settings=settings)
 
 
-def open_with_key(vault: Path, key_path: Path, scope: Scope, case_id: str | None, out: Path, actor: str) -> OpenResult:
+def open_with_key(vault: VaultLocationLike, key_path: Path, scope: Scope, case_id: str | None, out: Path, actor: str) -> OpenResult:
     """Open with the single private key of ``sealshot keygen`` (simple mode)."""
     return open_snapshots(vault, AuthorityPrivateKey.load(key_path), out, scope, case_id, actor)

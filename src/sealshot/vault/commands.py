@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.table import Table
 from sealshot.errors import EXIT_PARTIAL
 from sealshot.vault.errors import VaultError
 from sealshot.vault.store import DEFAULTS
+
+if TYPE_CHECKING:
+    from sealshot.vault.store import IndexRow, Vault
 
 console = Console()
 error_console = Console(stderr=True)
@@ -32,16 +35,19 @@ def _actor(actor: str | None) -> str:
 
 
 ActorOption = Annotated[Optional[str], typer.Option("--actor", help="Who acts, for the audit log (default: the login name).")]
+VAULT_HELP = "The vault: a folder, or postgresql://USER@HOST/DB?objects=s3://BUCKET/PREFIX[&keys=FOLDER] (README, 'Beyond one machine')."
 VaultCreateOption = Annotated[
-    Optional[Path], typer.Option("--vault", help="Also create this vault for the new key, and log 'keys-created' in it.")
+    Optional[str], typer.Option("--vault", help="Also create this vault for the new key, and log 'keys-created' in it. " + VAULT_HELP)
 ]
 RetentionOption = Annotated[float, typer.Option("--retention-days", help="Retention of a vault created here, in days.")]
-VaultOption = Annotated[Path, typer.Option("--vault", help="The vault folder.")]
+VaultOption = Annotated[str, typer.Option("--vault", help=VAULT_HELP)]
 
 
-def _print_created_vault(vault: Path | None, retention_days: float) -> None:
+def _print_created_vault(vault: str | None, retention_days: float) -> None:
+    from sealshot.vault.location import parse_location
+
     if vault is not None:
-        console.print(f"vault created: {vault} (retention {retention_days:g} days)")
+        console.print(f"vault created: {parse_location(vault)} (retention {retention_days:g} days)", highlight=False)
 
 
 def keygen(
@@ -182,7 +188,7 @@ def list_command(vault: VaultOption) -> None:
     with Vault.open(vault) as opened:
         rows = opened.rows()
         retention = opened.config.retention_days
-        calibrated = {row.snapshot_id: _calibrated_quality(opened.sealed_path(row.snapshot_id)) for row in rows}
+        calibrated = {row.snapshot_id: _calibrated_quality(opened, row) for row in rows}
     table = Table(title=f"{len(rows)} sealed snapshot(s), retention {retention:g} days")
     for column in ("snapshot", "camera", "track", "seen (UTC)", "quality", "0–100", "method"):
         table.add_column(column)
@@ -192,14 +198,12 @@ def list_command(vault: VaultOption) -> None:
     console.print(table)
 
 
-def _calibrated_quality(path: Path) -> str:
+def _calibrated_quality(vault: "Vault", row: "IndexRow") -> str:
     """The calibrated 0–100 quality from a sealed file's header (metadata only, nothing decrypted); flagged when
     the camera marked the crop probably not usable; "n/a" for older snapshots or an unreadable file."""
-    from sealshot.vault.sealed import parse_sealed
-
     try:
-        metadata = parse_sealed(path.read_bytes(), str(path)).metadata
-    except (OSError, VaultError, KeyError, TypeError):
+        metadata = vault.read_sealed(row.snapshot_id, row.camera_id)[0].metadata
+    except (VaultError, KeyError, TypeError):
         return "n/a"
     value = metadata.get("quality_0_100")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -222,10 +226,35 @@ def rotate_command(
 
 def restore_config_command(vault: VaultOption) -> None:
     """Rebuild a lost vault.json from the signed first audit entry (authority, retention, operator key)."""
+    from sealshot.vault.location import parse_location
     from sealshot.vault.store import Vault
 
     config = Vault.restore_config(vault)
-    console.print(f"restored {vault / 'vault.json'}: authority {config.authority.fingerprint}, retention {config.retention_days:g} days")
+    console.print(f"restored the configuration of {parse_location(vault)}: authority {config.authority.fingerprint}, retention {config.retention_days:g} days")
+
+
+def migrate_command(
+    source: Annotated[str, typer.Option("--from", help="The vault to copy (a folder or a URL). " + VAULT_HELP)],
+    target: Annotated[str, typer.Option("--to", help="Where to copy it: an empty folder, or an empty database and bucket.")],
+) -> None:
+    """Copy a vault with its signed chain intact (log, index, console records, sealed files, keys) and verify the copy."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from sealshot.vault.migrate import migrate
+
+    with Progress(TextColumn("copying sealed files"), BarColumn(), MofNCompleteColumn(), console=error_console, transient=True) as progress:
+        task = progress.add_task("copy", total=None)
+        result = migrate(source, target, on_object=lambda done, total: progress.update(task, completed=done, total=total))
+    console.print(
+        f"copied {result.entries} audit entries, {result.snapshots} index rows, {result.objects} sealed files and "
+        f"{len(result.keys)} key file(s) to {result.target}; head {result.head}",
+        highlight=False,
+    )
+    for problem in result.verification.problems:
+        error_console.print(f"[bold red]FAIL:[/] {problem}", highlight=False)
+    if not result.verification.ok:
+        raise typer.Exit(EXIT_PARTIAL)
+    console.print("[green]the copy verifies; the source is left as it was[/]")
 
 
 def register(app: typer.Typer) -> None:
@@ -240,6 +269,7 @@ def register(app: typer.Typer) -> None:
     vault_app.command("purge")(purge_command)
     vault_app.command("list")(list_command)
     vault_app.command("restore-config")(restore_config_command)
+    vault_app.command("migrate")(migrate_command)
     camera_app = typer.Typer(help="Camera keys registered in a vault.", no_args_is_help=True)
     camera_app.command("rotate")(rotate_command)
     vault_app.add_typer(camera_app, name="camera")

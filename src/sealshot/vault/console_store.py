@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sealshot.vault.audit import CAMERA_ID, AuditEntry
 from sealshot.vault.errors import VaultError
 from sealshot.vault.scope import Scope
-from sealshot.vault.store import DEFAULTS, Vault, VaultSettings, _sqlite_error
+from sealshot.vault.location import VaultLocationLike
+from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
 ROLES = ("operator", "key-holder", "investigator", "auditor")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
@@ -42,10 +41,15 @@ CREATE TABLE IF NOT EXISTS console_approvals (
     PRIMARY KEY (warrant_id, holder), UNIQUE (warrant_id, share_index)
 );
 """
+ACCOUNT_COLUMNS = ("username", "role", "password_hash", "created_utc", "share_index")
+APPROVAL_COLUMNS = ("warrant_id", "holder", "share_index", "approved_utc")
 WARRANT_COLUMNS = (
     "warrant_id", "case_id", "cameras", "from_utc", "to_utc", "reason", "investigator", "filed_utc", "expires_utc",
     "status", "decided_utc", "decision_note", "opened_seq",
 )  # fmt: skip
+
+CONSOLE_TABLES = (("console_accounts", ACCOUNT_COLUMNS), ("console_warrants", WARRANT_COLUMNS), ("console_approvals", APPROVAL_COLUMNS))
+"""The console's tables and their columns (``vault migrate`` copies them)."""
 
 
 @dataclass(frozen=True)
@@ -102,15 +106,12 @@ class ConsoleStore:
         self.vault = vault
         self.operator = vault.operator_key()
         if create_tables:
-            try:
-                with vault.lock():
-                    vault.connection.executescript(CONSOLE_SCHEMA)
-            except sqlite3.Error as error:
-                raise _sqlite_error(vault.index_path, error) from error
+            with vault.lock():
+                vault.index.create_schema(CONSOLE_SCHEMA)
 
     @classmethod
-    def open(cls, root: Path, settings: VaultSettings = DEFAULTS, create_tables: bool = True) -> "ConsoleStore":
-        vault = Vault.open(Path(root), settings)
+    def open(cls, location: VaultLocationLike, settings: VaultSettings = DEFAULTS, create_tables: bool = True) -> "ConsoleStore":
+        vault = Vault.open(location, settings)
         try:
             return cls(vault, create_tables)
         except BaseException:
@@ -146,7 +147,7 @@ class ConsoleStore:
         return account
 
     def account(self, username: str) -> Account | None:
-        rows = self.vault._query("SELECT username, role, password_hash, created_utc, share_index FROM console_accounts WHERE username = ?", (username,))
+        rows = self.vault.query("SELECT username, role, password_hash, created_utc, share_index FROM console_accounts WHERE username = ?", (username,))
         return Account(*rows[0]) if rows else None
 
     # -- warrants -------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ class ConsoleStore:
         return warrant
 
     def warrant(self, warrant_id: str) -> Warrant | None:
-        rows = self.vault._query(f"SELECT {', '.join(WARRANT_COLUMNS)} FROM console_warrants WHERE warrant_id = ?", (warrant_id,))
+        rows = self.vault.query(f"SELECT {', '.join(WARRANT_COLUMNS)} FROM console_warrants WHERE warrant_id = ?", (warrant_id,))
         return _warrant(rows[0]) if rows else None
 
     def warrants(self, investigator: str | None = None) -> list[Warrant]:
@@ -176,10 +177,10 @@ class ConsoleStore:
         params: tuple[Any, ...] = ()
         if investigator is not None:
             sql, params = sql + " WHERE investigator = ?", (investigator,)
-        return [_warrant(row) for row in self.vault._query(sql + " ORDER BY filed_utc DESC", params)]
+        return [_warrant(row) for row in self.vault.query(sql + " ORDER BY filed_utc DESC", params)]
 
     def approvals(self, warrant_id: str) -> list[Approval]:
-        rows = self.vault._query("SELECT holder, share_index, approved_utc FROM console_approvals WHERE warrant_id = ? ORDER BY approved_utc", (warrant_id,))
+        rows = self.vault.query("SELECT holder, share_index, approved_utc FROM console_approvals WHERE warrant_id = ? ORDER BY approved_utc", (warrant_id,))
         return [Approval(*row) for row in rows]
 
     def approve(self, warrant: Warrant, holder: str, share_index: int) -> None:

@@ -25,6 +25,7 @@ from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPrivateKey
 from sealshot.vault.scope import Scope, iso
 from sealshot.vault.sealed import SealedFile, unseal
+from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
 MANIFEST_NAME = "manifest.json"
@@ -84,7 +85,7 @@ def _check_against_entry(snapshot_id: str, details: dict[str, Any], row: IndexRo
 
 
 def open_snapshots(
-    vault_dir: Path,
+    vault_location: VaultLocationLike,
     private: AuthorityPrivateKey,
     out_dir: Path,
     scope: Scope,
@@ -97,9 +98,9 @@ def open_snapshots(
     prepared: list[Path] = []
 
     def check_output(vault: Vault) -> None:
-        prepared.append(prepare_output(Path(out_dir), vault.root))
+        prepared.append(prepare_output(Path(out_dir), vault.local_folder))
 
-    result = open_in_memory(vault_dir, private, scope, case_id, actor, settings=settings, before_logging=check_output)
+    result = open_in_memory(vault_location, private, scope, case_id, actor, settings=settings, before_logging=check_output)
     out = prepared[0]
     manifest = []
     for image in result.images:
@@ -116,7 +117,7 @@ def open_snapshots(
 
 
 def open_in_memory(
-    vault_dir: Path,
+    vault_location: VaultLocationLike,
     private: AuthorityPrivateKey,
     scope: Scope,
     case_id: str | None,
@@ -129,7 +130,8 @@ def open_in_memory(
     """Decrypt the snapshots in ``scope`` into memory (``result.images``), after committing the signed
     ``opened`` entry; nothing is written to disk. ``extra_details`` go into that entry (a warrant id,
     its approvers); ``before_logging`` runs after the key checks and before the entry is committed."""
-    with Vault.open(Path(vault_dir), settings) as vault:
+    with Vault.open(vault_location, settings) as vault:
+        vault_dir = vault.name
         state, chain_problem = vault.chain()
         if state.authority is None:
             raise VaultError(f"vault {vault_dir}: audit entry #1 does not verify ({chain_problem}); the vault's authority is unknown, nothing can be opened")
@@ -155,10 +157,11 @@ def open_in_memory(
             details = in_scope[snapshot_id]
             try:
                 _check_against_entry(snapshot_id, details, rows.get(snapshot_id))
-                sealed, _ = vault.read_sealed(snapshot_id, details.get("file_sha256"))
+                camera_id = str(details.get("camera_id"))
+                sealed, _ = vault.read_sealed(snapshot_id, camera_id, details.get("file_sha256"))
                 if (sealed.metadata.get("camera_id"), sealed.metadata.get("seen_at_utc")) != (details.get("camera_id"), details.get("seen_at_utc")):
                     raise VaultError(f"snapshot {snapshot_id}: the sealed file's header disagrees with its signed entry; not opened")
-                images.append((snapshot_id, sealed, unseal(sealed, private, str(vault.sealed_path(snapshot_id)))))
+                images.append((snapshot_id, sealed, unseal(sealed, private, vault.describe_sealed(snapshot_id, camera_id))))
             except VaultError as error:
                 result.failures.append(str(error))
 

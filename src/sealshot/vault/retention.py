@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sealshot.vault.errors import VaultError
+from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
 
@@ -32,9 +32,10 @@ class PurgeResult:
     removed_files: int = 0
 
 
-def purge(vault_dir: Path, actor: str, now: float | None = None, *, settings: VaultSettings = DEFAULTS) -> PurgeResult:
+def purge(vault_location: VaultLocationLike, actor: str, now: float | None = None, *, settings: VaultSettings = DEFAULTS) -> PurgeResult:
     """Purge what has expired at ``now`` (default: the current time)."""
-    with Vault.open(Path(vault_dir), settings) as vault:
+    with Vault.open(vault_location, settings) as vault:
+        vault_dir = vault.name
         operator = vault.operator_key()
         now = time.time() if now is None else now
         with vault.lock():
@@ -59,7 +60,7 @@ def purge(vault_dir: Path, actor: str, now: float | None = None, *, settings: Va
             stray = set()  # sealed files that a crash left unrecorded, past retention
             for snapshot_id in set(files.sealed) - set(indexed) - set(state.sealed):
                 try:
-                    sealed, _ = vault.read_sealed(snapshot_id)
+                    sealed, _ = vault.read_sealed(snapshot_id, "", stored=files.sealed[snapshot_id])
                 except VaultError:
                     continue
                 if sealed.metadata["seen_at_utc"] < result.cutoff_utc:
@@ -75,7 +76,7 @@ def purge(vault_dir: Path, actor: str, now: float | None = None, *, settings: Va
                 vault.append("purged", actor, "operator", details, operator, delete=sorted(expired))
             doomed = set(result.purged) | (state.purged - set(indexed))
             result.removed_files = vault.remove_files(
-                files.temporary + [path for snapshot_id, path in files.sealed.items() if snapshot_id in doomed]
+                files.temporary + [stored.name for snapshot_id, stored in files.sealed.items() if snapshot_id in doomed]
             )
             vault.vacuum()
         return result

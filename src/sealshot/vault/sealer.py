@@ -33,6 +33,8 @@ from sealshot.vault.encoding import b64encode, plain
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
+from sealshot.vault.location import VaultLocationLike
+from sealshot.vault.objects import sealed_file_name
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
 
@@ -104,7 +106,7 @@ class CameraSealer:
     @classmethod
     def open(
         cls,
-        vault_dir: Path,
+        vault_location: VaultLocationLike,
         recipient: Path,
         camera_id: str,
         camera_key: Path | None = None,
@@ -112,7 +114,7 @@ class CameraSealer:
         *,
         settings: VaultSettings = DEFAULTS,
     ) -> "CameraSealer":
-        """Open (or create) ``vault_dir`` for sealing to the authority public key in ``recipient``.
+        """Open (or create) the vault at ``vault_location`` (a folder or a PostgreSQL + S3 URL) for sealing to the authority public key in ``recipient``.
 
         The camera's Ed25519 key is read from ``camera_key`` (created there if missing), or kept in
         the vault's ``cameras/`` folder. Its public half is registered in the audit log on the first
@@ -122,7 +124,7 @@ class CameraSealer:
             raise VaultError(f"camera id {camera_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
         authority = AuthorityPublicKey.load(Path(recipient))
         actor = current_actor()
-        vault, _ = Vault.open_or_create(Path(vault_dir), authority, retention_days, actor, settings)
+        vault, _ = Vault.open_or_create(vault_location, authority, retention_days, actor, settings)
         try:
             with vault.lock():
                 key_path = Path(camera_key) if camera_key is not None else vault.camera_key_path(camera_id)
@@ -143,33 +145,36 @@ class CameraSealer:
         """Bring the chain up to date (we hold the lock) and refuse unless our key is the registered one."""
         state, problem = self.vault.chain(self._chain)
         if problem is not None:
-            raise VaultError(f"vault {self.vault.root} fails verification, refusing to add to it: {problem}")
+            raise VaultError(f"vault {self.vault.name} fails verification, refusing to add to it: {problem}")
         registered = state.cameras.get(self.camera_id)
         if registered is None or public_key_b64(registered) != public_key_b64(self._camera_key):
             raise VaultError(
-                f"camera {self.camera_id!r} is registered in vault {self.vault.root} with another key "
+                f"camera {self.camera_id!r} is registered in vault {self.vault.name} with another key "
                 f"({key_fingerprint(registered)}); this key is {key_fingerprint(self._camera_key)}. "
                 "Refusing to seal: a key change must be logged first with `sealshot vault camera rotate`, "
                 "and every instance of the camera restarted with the new key"
             )
 
     def _recover(self) -> None:
-        """Clean what a crash left (we hold the writer lock, so no other writer is mid-write)."""
-        files = self.vault.scan_files()
-        self.vault.remove_files(files.temporary)
+        """Clean what a crash left (we hold the writer lock, so no other writer is mid-write): adopt this
+        camera's sealed files that were never recorded; where the store lets a camera delete (a folder),
+        remove unfinished writes and files of purged snapshots (in S3 that is left to ``purge``)."""
+        files = self.vault.scan_files(self.camera_id)
         recorded, purged = set(self._chain.sealed), self._chain.purged
-        self.vault.remove_files(path for snapshot_id, path in files.sealed.items() if snapshot_id in recorded and snapshot_id in purged)
+        if self.vault.objects.cameras_may_delete:
+            self.vault.remove_files(files.temporary)
+            self.vault.remove_files(stored.name for snapshot_id, stored in files.sealed.items() if snapshot_id in recorded and snapshot_id in purged)
         for snapshot_id in sorted(set(files.sealed) - recorded):
+            stored = files.sealed[snapshot_id]
             try:
-                sealed, digest = self.vault.read_sealed(snapshot_id)
+                sealed, digest = self.vault.read_sealed(snapshot_id, self.camera_id, stored=stored)
             except VaultError:
                 continue  # not ours to judge; verify reports it
             if sealed.metadata.get("camera_id") != self.camera_id or sealed.header.get("authority") != self.vault.authority.fingerprint:
                 continue
             sealed_at = sealed.header.get("sealed_at_utc")
             sealed_at = float(sealed_at) if isinstance(sealed_at, (int, float)) and not isinstance(sealed_at, bool) else 0.0
-            size = files.sealed[snapshot_id].stat().st_size
-            self._record(index_row(snapshot_id, sealed.metadata, sealed_at, files.sealed[snapshot_id].name, digest, size), recovered=True)
+            self._record(index_row(snapshot_id, sealed.metadata, sealed_at, sealed_file_name(snapshot_id), digest, stored.size), recovered=True)
             self.recovered_count += 1
         self._chain, _ = self.vault.chain(self._chain)
 
@@ -210,7 +215,7 @@ class CameraSealer:
             self._check_registration()
             if keyed and snapshot_id in self._chain.sealed:  # sealed by another process meanwhile
                 return snapshot_id
-            file_name = self.vault.write_sealed(snapshot_id, blob)
+            file_name = self.vault.write_sealed(snapshot_id, self.camera_id, blob)
             self._record(index_row(snapshot_id, metadata, sealed_at, file_name, hashlib.sha256(blob).hexdigest(), len(blob)))
         return snapshot_id
 
@@ -231,7 +236,7 @@ def writable_chain(vault: Vault) -> ChainState:
         problem = vault.config_problem(state)
     if problem is not None:
         raise VaultError(
-            f"vault {vault.root} fails verification, refusing to add to it: {problem} "
+            f"vault {vault.name} fails verification, refusing to add to it: {problem} "
             "(snapshots that verify can still be opened under a warrant; see the README, 'Recovery')"
         )
     return state
@@ -243,17 +248,17 @@ def key_fingerprint(key: ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey | 
     return hashlib.sha256(public_key_b64(key).encode()).hexdigest()[:16]
 
 
-def rotate_camera_key(vault_dir: Path, camera_id: str, new_key_path: Path, actor: str, *, settings: VaultSettings = DEFAULTS) -> AuditEntry:
+def rotate_camera_key(vault_location: VaultLocationLike, camera_id: str, new_key_path: Path, actor: str, *, settings: VaultSettings = DEFAULTS) -> AuditEntry:
     """Log that ``camera_id`` now seals with the key at ``new_key_path`` (created there if missing).
 
     Signed by the vault's operator key, with the new key's proof of possession; from this entry on,
     instances still holding the old key are refused at their next seal.
     """
-    with Vault.open(Path(vault_dir), settings) as vault, vault.lock():
+    with Vault.open(vault_location, settings) as vault, vault.lock():
         state = writable_chain(vault)
         previous = state.cameras.get(camera_id)
         if previous is None:
-            raise VaultError(f"camera {camera_id!r} is not registered in vault {vault.root}; its first run registers it")
+            raise VaultError(f"camera {camera_id!r} is not registered in vault {vault.name}; its first run registers it")
         new_key = Vault.load_or_create_signing_key(Path(new_key_path), f"new camera key of {camera_id!r}")
         public, previous_public = public_key_b64(new_key), public_key_b64(previous)
         if public == previous_public:

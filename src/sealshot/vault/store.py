@@ -1,6 +1,6 @@
-"""The vault folder: its configuration, the SQLite index and audit log, the sealed files, the writer lock.
+"""A vault: its configuration, index, audit log, sealed files and writer lock, wherever they live.
 
-Layout::
+An embedded vault is a folder::
 
     VAULT/
       vault.json        format, creation time, retention period, authority public keys, operator public key
@@ -10,11 +10,16 @@ Layout::
       snapshots/ID.seal one sealed file per snapshot
       .lock             writers hold an exclusive flock on it while they write
 
+A remote vault (``postgresql://…?objects=s3://…``, see ``sealshot.vault.location``) keeps the same
+tables in PostgreSQL (plus ``vault_config``, the document of ``vault.json``), the sealed files in S3
+(``sealshot.vault.objects``) and this machine's keys in a local folder; its writer lock is a
+PostgreSQL advisory lock.
+
 ``Vault`` is the one owner of this layout: every SQL statement, every path and every read of a
 sealed file is here; sealing, opening, retention and verification are policies over its methods.
 
-Index and log live in one SQLite database so that a snapshot's index row and its ``sealed``
-entry are committed in one transaction: after a crash both exist or neither does.
+Index and log live in one database so that a snapshot's index row and its ``sealed`` entry are
+committed in one transaction: after a crash both exist or neither does.
 """
 
 from __future__ import annotations
@@ -23,12 +28,11 @@ import fcntl
 import hashlib
 import math
 import os
-import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -39,11 +43,11 @@ from sealshot.vault.encoding import (
     canonical_json,
     create_exclusive,
     describe_os_error,
-    fsync_directory,
+    load_json_object,
     make_private_directory,
     read_json_file,
-    shred,
 )
+from sealshot.vault.index_db import WRITER_LOCK_KEY, IndexDatabase, PostgresIndex, SQLiteIndex
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import (
     AuthorityPublicKey,
@@ -52,12 +56,14 @@ from sealshot.vault.keys import (
     load_signing_key,
     public_key_b64,
 )
+from sealshot.vault.location import VaultLocation, VaultLocationLike, parse_location
+from sealshot.vault.objects import SNAPSHOTS_DIR, FolderObjects, ObjectStore, S3Objects, SnapshotFiles, StoredObject
 from sealshot.vault.scope import Scope
-from sealshot.vault.sealed import SEALED_SUFFIX, SealedFile, parse_sealed
+from sealshot.vault.sealed import SealedFile, parse_sealed
 
 CONFIG_FORMAT = "sealshot-vault-v1"
 CONFIG_NAME, INDEX_NAME, LOCK_NAME, OPERATOR_KEY_NAME = "vault.json", "index.sqlite", ".lock", "operator.key"
-SNAPSHOTS_DIR, CAMERAS_DIR = "snapshots", "cameras"
+CAMERAS_DIR = "cameras"
 
 
 @dataclass(frozen=True)
@@ -69,30 +75,6 @@ class VaultSettings:
 
 
 DEFAULTS = VaultSettings()
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS snapshots (
-    snapshot_id TEXT PRIMARY KEY,
-    camera_id TEXT NOT NULL,
-    track_id INTEGER NOT NULL,
-    seen_at_utc REAL NOT NULL,
-    first_seen_utc REAL NOT NULL,
-    last_seen_utc REAL NOT NULL,
-    sealed_at_utc REAL NOT NULL,
-    quality REAL,
-    quality_method TEXT NOT NULL,
-    frame_index INTEGER NOT NULL,
-    file_name TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS snapshots_by_camera_time ON snapshots (camera_id, seen_at_utc);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, entry TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
 
 INDEX_COLUMNS = (
     "snapshot_id", "camera_id", "track_id", "seen_at_utc", "first_seen_utc", "last_seen_utc", "sealed_at_utc",
@@ -191,92 +173,71 @@ class VaultExists(VaultError):
     """``create`` found a vault already there (another process may just have created it)."""
 
 
-def _sqlite_error(path: Path, error: sqlite3.Error) -> VaultError:
-    text = str(error)
-    if "readonly" in text or "read-only" in text:
-        text += " (the vault is read-only for this user)"
-    return VaultError(f"index {path}: {text}")
-
-
-def _connect(path: Path, create: bool, busy_timeout_s: float) -> sqlite3.Connection:
-    mode = "rwc" if create else "rw"
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=busy_timeout_s, isolation_level=None)
-        # secure_delete zeroes freed pages, so purged rows do not linger in the file.
-        connection.execute("PRAGMA secure_delete = ON")
-        connection.execute("PRAGMA journal_mode = DELETE")
-        connection.execute("PRAGMA synchronous = FULL")
-        if create:
-            connection.executescript(SCHEMA)
-        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error as error:
-        raise VaultError(f"index {path} cannot be opened: {error}") from error
-    if not {"snapshots", "audit"} <= tables:
-        connection.close()
-        raise VaultError(f"index {path} is not a sealshot index (tables missing)")
-    return connection
-
-
-@dataclass(frozen=True)
-class SnapshotFiles:
-    """What the snapshots folder holds: sealed files by snapshot id, unfinished writes, anything else."""
-
-    sealed: dict[str, Path]
-    temporary: list[Path]
-    unexpected: list[Path]
+CONFIG_ROW = "vault.json"  # the name of the configuration document in a remote vault's vault_config table
 
 
 class Vault:
-    """An open vault folder: its layout, index, audit log and sealed files.
+    """An open vault: its layout, index, audit log and sealed files, in a folder or remote.
 
-    Use :meth:`open`, :meth:`create` or :meth:`open_or_create`; close it (or use ``with``).
+    Use :meth:`open`, :meth:`create` or :meth:`open_or_create` with a folder or a
+    ``postgresql://…?objects=s3://…`` location; close it (or use ``with``).
     """
 
-    def __init__(self, root: Path, config: VaultConfig, connection: sqlite3.Connection, settings: VaultSettings = DEFAULTS) -> None:
-        self.root = root
+    def __init__(
+        self, location: VaultLocation, config: VaultConfig, index: IndexDatabase, objects: ObjectStore, settings: VaultSettings = DEFAULTS
+    ) -> None:
+        self.location = location
         self.config = config
-        self.connection = connection
+        self.index = index
+        self.objects = objects
         self.settings = settings
 
     # -- layout -----------------------------------------------------------------------------
     @property
-    def config_path(self) -> Path:
-        return self.root / CONFIG_NAME
+    def name(self) -> str:
+        """The vault's location for messages (a folder, or its URL without password)."""
+        return str(self.location)
 
     @property
-    def index_path(self) -> Path:
-        return self.root / INDEX_NAME
+    def local_folder(self) -> Path:
+        """The vault folder, or the local key folder of a remote vault (decrypted output never goes inside)."""
+        return self.location.local_keys
+
+    @property
+    def root(self) -> Path:
+        """The vault folder of an embedded vault (a ``VaultError`` for a remote one)."""
+        if self.location.folder is None:
+            raise VaultError(f"vault {self.name} is not a folder")
+        return self.location.folder
 
     @property
     def snapshots_dir(self) -> Path:
         return self.root / SNAPSHOTS_DIR
 
     @property
-    def cameras_dir(self) -> Path:
-        return self.root / CAMERAS_DIR
-
-    @property
     def operator_key_path(self) -> Path:
-        return self.root / OPERATOR_KEY_NAME
+        return self.location.local_keys / OPERATOR_KEY_NAME
 
     @property
     def authority(self) -> AuthorityPublicKey:
         return self.config.authority
 
-    def sealed_path(self, snapshot_id: str) -> Path:
-        return self.snapshots_dir / f"{snapshot_id}{SEALED_SUFFIX}"
+    def camera_key_path(self, camera_id: str) -> Path:
+        return self.location.local_keys / CAMERAS_DIR / f"{camera_id}.key"
+
+    def describe_sealed(self, snapshot_id: str, camera_id: str) -> str:
+        """Where a snapshot's sealed file is (a path or an s3:// URL), for messages."""
+        return self.objects.describe(snapshot_id, camera_id)
 
     # -- opening ------------------------------------------------------------------------------
-    @staticmethod
-    def _check_folder(root: Path) -> None:
-        if root.exists() and not root.is_dir():
-            raise VaultError(f"vault {root} is a file, not a folder")
-
     @classmethod
-    def open(cls, root: Path, settings: VaultSettings = DEFAULTS) -> "Vault":
+    def open(cls, location: VaultLocationLike, settings: VaultSettings = DEFAULTS) -> "Vault":
         """Open an existing, complete vault; an incomplete one is reported, never repaired silently."""
-        root = Path(root)
-        cls._check_folder(root)
+        where = parse_location(location)
+        if where.folder is None:
+            return cls._open_remote(where, settings)
+        root = where.folder
+        _check_folder(root)
         config_path = root / CONFIG_NAME
         if not config_path.exists():
             if root.is_dir() and _holds_vault_data(root):
@@ -285,69 +246,166 @@ class Vault:
         if not (root / INDEX_NAME).exists():
             raise VaultError(f"vault {root} is incomplete: {INDEX_NAME} is missing (restore it from a backup)")
         config = VaultConfig.from_json(read_json_file(config_path, "vault configuration"), f"{config_path}")
-        return cls(root, config, _connect(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s), settings)
+        index = SQLiteIndex(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s)
+        return cls(where, config, index, FolderObjects(root / SNAPSHOTS_DIR), settings)
+
+    @classmethod
+    def _connect_remote(cls, where: VaultLocation, settings: VaultSettings, create: bool = False) -> tuple[PostgresIndex, S3Objects]:
+        assert where.database is not None and where.objects is not None
+        index = PostgresIndex(where.database, str(where), create, settings.lock_timeout_s)
+        try:
+            return index, S3Objects(where.objects)
+        except BaseException:
+            index.close()
+            raise
+
+    @classmethod
+    def _open_remote(cls, where: VaultLocation, settings: VaultSettings) -> "Vault":
+        index, objects = cls._connect_remote(where, settings)
+        try:
+            tables = index.tables()
+            if not {"snapshots", "audit", "vault_config"} <= tables:
+                raise VaultError(f"{where} is not a sealshot vault (its database has no vault tables)")
+            document = _remote_config_document(index)
+            if document is None:
+                if index.query("SELECT seq FROM audit WHERE seq = 1"):
+                    raise _incomplete(where)
+                raise VaultError(f"{where} is not a sealshot vault (no configuration)")
+            config = VaultConfig.from_json(load_json_object(document.encode(), f"{where}: configuration"), f"{where}: configuration")
+        except BaseException:
+            index.close()
+            raise
+        return cls(where, config, index, objects, settings)
 
     @classmethod
     def create(
-        cls, root: Path, authority: AuthorityPublicKey, retention_days: float, actor: str, settings: VaultSettings = DEFAULTS
+        cls, location: VaultLocationLike, authority: AuthorityPublicKey, retention_days: float, actor: str, settings: VaultSettings = DEFAULTS
     ) -> "Vault":
-        """Create a vault in a new or empty folder; a folder with anything in it is refused."""
-        root = Path(root)
+        """Create a vault in a new or empty folder (or an empty database and bucket); anything there is refused."""
+        where = parse_location(location)
         if not math.isfinite(retention_days) or not 0 < retention_days < 1e6:
             raise VaultError(f"retention must be a positive number of days, got {retention_days}")
-        cls._check_folder(root)
-        foreign = sorted(name for name in (_listing(root) if root.is_dir() else []) if not _is_vault_name(name))
-        if foreign:  # checked before taking the lock, which would leave a .lock file in someone else's folder
-            raise _not_empty(root, foreign)
-        make_private_directory(root)  # the index says who was seen when: personal data, even without pixels
-        with writer_lock(root, settings.lock_timeout_s):
-            cls.refuse_unless_creatable(root)
-            for name in (SNAPSHOTS_DIR, CAMERAS_DIR):
-                make_private_directory(root / name)
-            operator = ed25519.Ed25519PrivateKey.generate()
-            atomic_write(root / OPERATOR_KEY_NAME, generate_signing_key_pem(operator), mode=0o600)
-            config = VaultConfig(round(time.time(), 6), float(retention_days), authority, operator.public_key())
-            vault = cls(root, config, _connect(root / INDEX_NAME, create=True, busy_timeout_s=settings.lock_timeout_s), settings)
-            os.chmod(root / INDEX_NAME, 0o600)
-            details = {
-                "authority": authority.to_json(),
-                "retention_days": config.retention_days,
-                "operator_public": public_key_b64(operator),
-            }
-            vault.append("vault-created", actor, "operator", details, operator)
-            # vault.json is written last: without it the folder is reported as incomplete, never reused.
-            atomic_write(root / CONFIG_NAME, canonical_json(config.to_json()) + b"\n", mode=0o644)
+        operator = ed25519.Ed25519PrivateKey.generate()
+        config = VaultConfig(round(time.time(), 6), float(retention_days), authority, operator.public_key())
+        with cls.creating(where, config, operator, settings) as vault:
+            vault._log_creation(operator, actor)
         return vault
 
     @classmethod
-    def restore_config(cls, root: Path, settings: VaultSettings = DEFAULTS) -> VaultConfig:
-        """Rebuild a lost ``vault.json`` from the signed ``vault-created`` entry (authority, retention, operator key)."""
-        root = Path(root)
-        cls._check_folder(root)
-        if (root / CONFIG_NAME).exists():
-            raise VaultError(f"vault {root} has its {CONFIG_NAME}; nothing to restore")
-        if not (root / INDEX_NAME).exists():
-            raise VaultError(f"vault {root} has no {INDEX_NAME}; {CONFIG_NAME} can only be rebuilt from its audit log")
-        connection = _connect(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s)
+    @contextmanager
+    def creating(
+        cls, location: VaultLocationLike, config: VaultConfig, operator: ed25519.Ed25519PrivateKey, settings: VaultSettings = DEFAULTS
+    ) -> Iterator["Vault"]:
+        """Under the writer lock, the structure of a new vault (tables, folders, the operator key file) with
+        no entry yet, for the caller to fill (``create`` logs ``vault-created``, ``migrate`` copies a log);
+        the configuration is written when the block ends without an error, last, so that a vault cut
+        short is reported as incomplete and never reused. Refused where anything is already there."""
+        where = parse_location(location)
+        if where.folder is None:
+            index, objects = cls._connect_remote(where, settings, create=True)
+            lock: Any = index.advisory_lock(WRITER_LOCK_KEY, str(where))
+        else:
+            root = where.folder
+            _check_folder(root)
+            foreign = sorted(name for name in (_listing(root) if root.is_dir() else []) if not _is_vault_name(name))
+            if foreign:  # checked before taking the lock, which would leave a .lock file in someone else's folder
+                raise _not_empty(root, foreign)
+            make_private_directory(root)  # the index says who was seen when: personal data, even without pixels
+            lock = writer_lock(root, settings.lock_timeout_s)
+        vault: Vault | None = None
         try:
-            with writer_lock(root, settings.lock_timeout_s):
-                first = connection.execute("SELECT seq, entry FROM audit WHERE seq = 1").fetchall()
-                state, problem = verify_chain(first)
-                if state.authority is None or state.operator is None or state.retention_days is None:
-                    raise VaultError(f"vault {root}: audit entry #1 does not verify ({problem or 'missing'}); {CONFIG_NAME} cannot be rebuilt")
-                config = VaultConfig(parse_entry(first[0][1]).time_utc, state.retention_days, state.authority, state.operator)
-                atomic_write(root / CONFIG_NAME, canonical_json(config.to_json()) + b"\n", mode=0o644)
-        except sqlite3.Error as error:
-            raise _sqlite_error(root / INDEX_NAME, error) from error
+            with lock:
+                if where.folder is None:
+                    _refuse_unless_remote_creatable(where, index, objects)
+                    make_private_directory(where.local_keys)
+                    try:
+                        create_exclusive(where.local_keys / OPERATOR_KEY_NAME, generate_signing_key_pem(operator), mode=0o600)
+                    except FileExistsError as error:
+                        raise VaultError(
+                            f"{where.local_keys / OPERATOR_KEY_NAME} already exists (the operator key of another vault?); "
+                            "choose an empty keys= folder"
+                        ) from error
+                    vault = cls(where, config, index, objects, settings)
+                else:
+                    cls.refuse_unless_creatable(root)
+                    for name in (SNAPSHOTS_DIR, CAMERAS_DIR):
+                        make_private_directory(root / name)
+                    atomic_write(root / OPERATOR_KEY_NAME, generate_signing_key_pem(operator), mode=0o600)
+                    index = SQLiteIndex(root / INDEX_NAME, create=True, busy_timeout_s=settings.lock_timeout_s)
+                    os.chmod(root / INDEX_NAME, 0o600)
+                    vault = cls(where, config, index, FolderObjects(root / SNAPSHOTS_DIR), settings)
+                yield vault
+                vault.write_config()
+        except BaseException:
+            if vault is not None:
+                vault.close()
+            elif where.folder is None:
+                index.close()
+            raise
+
+    def _log_creation(self, operator: ed25519.Ed25519PrivateKey, actor: str) -> None:
+        details = {
+            "authority": self.config.authority.to_json(),
+            "retention_days": self.config.retention_days,
+            "operator_public": public_key_b64(operator),
+        }
+        self.append("vault-created", actor, "operator", details, operator)
+
+    def write_config(self) -> None:
+        """Write the configuration (``vault.json``, or its row in a remote vault); hold the lock."""
+        document = canonical_json(self.config.to_json()) + b"\n"
+        if self.location.folder is not None:
+            atomic_write(self.location.folder / CONFIG_NAME, document, mode=0o644)
+        else:
+            with self.index.transaction() as sql:
+                sql.execute("DELETE FROM vault_config WHERE name = ?", (CONFIG_ROW,))
+                sql.execute("INSERT INTO vault_config (name, document) VALUES (?, ?)", (CONFIG_ROW, document.decode()))
+
+    @classmethod
+    def restore_config(cls, location: VaultLocationLike, settings: VaultSettings = DEFAULTS) -> VaultConfig:
+        """Rebuild a lost ``vault.json`` from the signed ``vault-created`` entry (authority, retention, operator key)."""
+        where = parse_location(location)
+        if where.folder is not None:
+            root = where.folder
+            _check_folder(root)
+            if (root / CONFIG_NAME).exists():
+                raise VaultError(f"vault {root} has its {CONFIG_NAME}; nothing to restore")
+            if not (root / INDEX_NAME).exists():
+                raise VaultError(f"vault {root} has no {INDEX_NAME}; {CONFIG_NAME} can only be rebuilt from its audit log")
+            index: IndexDatabase = SQLiteIndex(root / INDEX_NAME, create=False, busy_timeout_s=settings.lock_timeout_s)
+            objects: ObjectStore = FolderObjects(root / SNAPSHOTS_DIR)
+        else:
+            index, objects = cls._connect_remote(where, settings)
+            if "vault_config" in index.tables() and _remote_config_document(index) is not None:
+                index.close()
+                raise VaultError(f"vault {where} has its configuration; nothing to restore")
+        try:
+            first = index.query("SELECT seq, entry FROM audit WHERE seq = 1")
+            state, problem = verify_chain(first)
+            if state.authority is None or state.operator is None or state.retention_days is None:
+                raise VaultError(f"vault {where}: audit entry #1 does not verify ({problem or 'missing'}); {CONFIG_NAME} cannot be rebuilt")
+            config = VaultConfig(parse_entry(first[0][1]).time_utc, state.retention_days, state.authority, state.operator)
+            vault = cls(where, config, index, objects, settings)
+            with vault.lock():
+                vault.write_config()
         finally:
-            connection.close()
+            index.close()
         return config
 
     @classmethod
-    def refuse_unless_creatable(cls, root: Path) -> None:
-        """Raise unless ``root`` is a missing or empty folder: never create over a vault, an incomplete one, or other files."""
-        root = Path(root)
-        cls._check_folder(root)
+    def refuse_unless_creatable(cls, location: VaultLocationLike) -> None:
+        """Raise unless the location is a missing or empty folder (or an empty database and bucket):
+        never create over a vault, an incomplete one, or other files."""
+        where = parse_location(location)
+        if where.folder is None:
+            index, objects = cls._connect_remote(where, DEFAULTS)
+            try:
+                _refuse_unless_remote_creatable(where, index, objects)
+            finally:
+                index.close()
+            return
+        root = where.folder
+        _check_folder(root)
         if not root.is_dir():
             return
         if (root / CONFIG_NAME).exists():
@@ -359,34 +417,46 @@ class Vault:
             raise _not_empty(root, leftovers)
 
     @classmethod
+    def exists(cls, location: VaultLocationLike) -> bool:
+        """Whether a complete vault is at the location (its configuration is there)."""
+        where = parse_location(location)
+        if where.folder is not None:
+            _check_folder(where.folder)
+            return (where.folder / CONFIG_NAME).exists()
+        index, _ = cls._connect_remote(where, DEFAULTS)
+        try:
+            return "vault_config" in index.tables() and _remote_config_document(index) is not None
+        finally:
+            index.close()
+
+    @classmethod
     def open_or_create(
-        cls, root: Path, authority: AuthorityPublicKey, retention_days: float | None, actor: str, settings: VaultSettings = DEFAULTS
+        cls, location: VaultLocationLike, authority: AuthorityPublicKey, retention_days: float | None, actor: str, settings: VaultSettings = DEFAULTS
     ) -> tuple["Vault", bool]:
-        """Open the vault at ``root``, creating it for ``authority`` if the folder is missing or empty."""
-        root = Path(root)
-        cls._check_folder(root)
-        if not (root / CONFIG_NAME).exists():
+        """Open the vault at ``location``, creating it for ``authority`` if the folder is missing or empty."""
+        where = parse_location(location)
+        if not cls.exists(where):
             try:
-                return cls.create(root, authority, settings.retention_days if retention_days is None else retention_days, actor, settings), True
+                return cls.create(where, authority, settings.retention_days if retention_days is None else retention_days, actor, settings), True
             except VaultExists:
                 pass  # another process created it meanwhile: open theirs
-        vault = cls.open(root, settings)
+        vault = cls.open(where, settings)
         if vault.authority.fingerprint != authority.fingerprint:
             vault.close()
             raise VaultError(
-                f"vault {root} is sealed for authority key {vault.authority.fingerprint}; "
+                f"vault {where} is sealed for authority key {vault.authority.fingerprint}; "
                 f"the given key is {authority.fingerprint}"
             )
         if retention_days is not None and retention_days != vault.config.retention_days:
             vault.close()
             raise VaultError(
-                f"vault {root} keeps snapshots {vault.config.retention_days:g} days (set at creation); "
+                f"vault {where} keeps snapshots {vault.config.retention_days:g} days (set at creation); "
                 f"it cannot be changed to {retention_days:g}"
             )
         return vault, False
 
     def close(self) -> None:
-        self.connection.close()
+        self.index.close()
 
     def __enter__(self) -> "Vault":
         return self
@@ -396,18 +466,27 @@ class Vault:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        with writer_lock(self.root, self.settings.lock_timeout_s):
-            yield
+        """The writer lock: a flock on ``.lock`` in a folder, a session advisory lock in PostgreSQL."""
+        if self.location.folder is not None:
+            with writer_lock(self.location.folder, self.settings.lock_timeout_s):
+                yield
+        else:
+            assert isinstance(self.index, PostgresIndex)
+            with self.index.advisory_lock(WRITER_LOCK_KEY, self.name):
+                yield
 
     # -- keys -----------------------------------------------------------------------------------
     def operator_key(self) -> ed25519.Ed25519PrivateKey:
-        key = load_signing_key(self.operator_key_path, "vault operator key")
+        path = self.operator_key_path
+        if not path.exists() and self.location.folder is None:
+            raise VaultError(
+                f"the operator key of vault {self.name} is not on this machine ({path}); "
+                "run this where the vault's operator works, or give keys=FOLDER in the vault URL"
+            )
+        key = load_signing_key(path, "vault operator key")
         if public_key_b64(key) != public_key_b64(self.config.operator_public):
-            raise VaultError(f"{self.operator_key_path} does not match the operator key in {CONFIG_NAME}")
+            raise VaultError(f"{path} does not match the operator key in {CONFIG_NAME}")
         return key
-
-    def camera_key_path(self, camera_id: str) -> Path:
-        return self.cameras_dir / f"{camera_id}.key"
 
     @staticmethod
     def load_or_create_signing_key(path: Path, what: str) -> ed25519.Ed25519PrivateKey:
@@ -419,11 +498,11 @@ class Vault:
 
     # -- the audit log --------------------------------------------------------------------------
     def audit_texts(self, after_seq: int = 0) -> list[tuple[int, str]]:
-        rows = self._query("SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
+        rows = self.index.query("SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
         result = []
         for position, text in rows:
             if not isinstance(position, int) or not isinstance(text, str):
-                raise VaultError(f"index {self.index_path}: audit row {position!r} is malformed")
+                raise VaultError(f"index {self.index.name}: audit row {position!r} is malformed")
             result.append((position, text))
         return result
 
@@ -435,7 +514,7 @@ class Vault:
         """Verify the signed ``vault-created`` entry #1 alone: the authority, retention and operator key
         the vault was created with (``authority`` is None, with the problem, when it does not verify).
         Cheaper than ``chain()`` where only the origin matters; ``chain()`` still checks the whole log."""
-        return verify_chain(self._query("SELECT seq, entry FROM audit WHERE seq = 1"))
+        return verify_chain(self.index.query("SELECT seq, entry FROM audit WHERE seq = 1"))
 
     def config_problem(self, state: ChainState) -> str | None:
         """How ``vault.json`` disagrees with the signed ``vault-created`` entry, if it does."""
@@ -464,36 +543,43 @@ class Vault:
     ) -> AuditEntry:
         """Append one signed entry; insert the index row ``insert``, delete the rows of ``delete`` and run
         ``statements`` (SQL with bound parameters) in the same transaction (after a crash, all happened or none)."""
-        connection = self.connection
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                last = connection.execute("SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, _entry_hash(last[1]))
-                entry = make_entry(seq, event, actor, signer, details, prev, key)
-                connection.execute("INSERT INTO audit (seq, entry) VALUES (?, ?)", (seq, entry.text()))
-                if insert is not None:
-                    placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
-                    connection.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", insert.to_sql())
-                connection.executemany("DELETE FROM snapshots WHERE snapshot_id = ?", [(i,) for i in delete])
-                for sql, params in statements:
-                    connection.execute(sql, params)
-                connection.execute("COMMIT")
-            except BaseException:
-                # SQLite already rolled back on some errors (a full disk): rolling back again would hide the cause.
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as error:
-            raise _sqlite_error(self.index_path, error) from error
+        with self.index.transaction() as sql:
+            last = sql.execute("SELECT seq, entry FROM audit ORDER BY seq DESC LIMIT 1")
+            seq, prev = (1, GENESIS) if not last else (int(last[0][0]) + 1, _entry_hash(last[0][1]))
+            entry = make_entry(seq, event, actor, signer, details, prev, key)
+            sql.execute("INSERT INTO audit (seq, entry) VALUES (?, ?)", (seq, entry.text()))
+            if insert is not None:
+                placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
+                sql.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", insert.to_sql())
+            for snapshot_id in delete:
+                sql.execute("DELETE FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
+            for statement, params in statements:
+                sql.execute(statement, params)
         return entry
 
+    def import_records(self, source: "Vault", tables: Iterable[tuple[str, Sequence[str]]] = ()) -> int:
+        """Copy ``source``'s audit log (entry by entry, verbatim), its index rows and the named extra
+        ``(table, columns)`` into this empty vault, in one transaction; how many entries."""
+        entries = source.audit_texts()
+        rows = source.rows()
+        extra = [(table, columns, source.query(f"SELECT {', '.join(columns)} FROM {table}")) for table, columns in tables]
+        with self.index.transaction() as sql:
+            if sql.execute("SELECT seq FROM audit LIMIT 1"):
+                raise VaultError(f"vault {self.name} already has audit entries; records are only imported into an empty vault")
+            for seq, text in entries:
+                sql.execute("INSERT INTO audit (seq, entry) VALUES (?, ?)", (seq, text))
+            placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
+            for row in rows:
+                sql.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", row.to_sql())
+            for table, columns, values in extra:
+                for value in values:
+                    sql.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", value)
+        return len(entries)
+
     # -- the index ------------------------------------------------------------------------------
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self.connection.execute(sql, params).fetchall()
-        except sqlite3.Error as error:
-            raise _sqlite_error(self.index_path, error) from error
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One read of the database (SQLite-style SQL with ``?`` parameters); for the console's tables."""
+        return self.index.query(sql, params)
 
     def rows(self, scope: Scope | None = None, ids: Iterable[str] | None = None) -> list[IndexRow]:
         """Index rows, optionally those a scope selects or with given ids (both ``AND``)."""
@@ -510,72 +596,66 @@ class Vault:
             params.append(scope.end_utc)
         if ids is not None:
             wanted = list(ids)
+            if not wanted:
+                return []
             clauses.append(f"snapshot_id IN ({', '.join('?' for _ in wanted)})")
             params.extend(wanted)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {', '.join(INDEX_COLUMNS)} FROM snapshots {where} ORDER BY seen_at_utc, snapshot_id"
-        return [IndexRow.from_sql(row) for row in self._query(sql, tuple(params))]
+        return [IndexRow.from_sql(row) for row in self.index.query(sql, tuple(params))]
 
     def vacuum(self) -> None:
-        try:
-            self.connection.execute("VACUUM")
-        except sqlite3.Error as error:
-            raise _sqlite_error(self.index_path, error) from error
+        self.index.vacuum()
 
     # -- sealed files -----------------------------------------------------------------------------
-    def write_sealed(self, snapshot_id: str, blob: bytes) -> str:
-        """Durably write a sealed file (hold the lock); its file name."""
-        path = self.sealed_path(snapshot_id)
-        atomic_write(path, blob, mode=0o600)
-        return path.name
+    def write_sealed(self, snapshot_id: str, camera_id: str, blob: bytes) -> str:
+        """Durably store a sealed file (hold the lock); its file name."""
+        return self.objects.write(snapshot_id, camera_id, blob)
 
-    def read_sealed(self, snapshot_id: str, expected_sha256: str | None = None) -> tuple[SealedFile, str]:
-        """Read, hash-check and parse one sealed file; ``(parsed file, its SHA-256)``, or a ``VaultError``."""
-        path = self.sealed_path(snapshot_id)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError as error:
-            raise VaultError(f"sealed file {path} is missing") from error
-        except OSError as error:
-            raise VaultError(f"sealed file {path} cannot be read: {describe_os_error(error)}") from error
+    def read_sealed(
+        self, snapshot_id: str, camera_id: str, expected_sha256: str | None = None, stored: StoredObject | None = None
+    ) -> tuple[SealedFile, str]:
+        """Read, hash-check and parse one sealed file (found by id and camera, or as ``stored`` by a scan);
+        ``(parsed file, its SHA-256)``, or a ``VaultError``."""
+        where = stored.name if stored is not None else self.objects.describe(snapshot_id, camera_id)
+        data = self.objects.read_name(stored.name) if stored is not None else self.objects.read(snapshot_id, camera_id)
         digest = hashlib.sha256(data).hexdigest()
         if expected_sha256 is not None and digest != expected_sha256:
-            raise VaultError(f"sealed file {path} does not match its recorded hash (altered or corrupt)")
-        sealed = parse_sealed(data, str(path))
+            raise VaultError(f"sealed file {where} does not match its recorded hash (altered or corrupt)")
+        sealed = parse_sealed(data, where)
         if sealed.snapshot_id != snapshot_id:
-            raise VaultError(f"sealed file {path} holds snapshot {sealed.snapshot_id}, not {snapshot_id}")
+            raise VaultError(f"sealed file {where} holds snapshot {sealed.snapshot_id}, not {snapshot_id}")
         return sealed, digest
 
-    def scan_files(self) -> SnapshotFiles:
-        """Everything in the snapshots folder, sorted by name; a missing folder is a ``VaultError``."""
-        try:
-            paths = sorted(self.snapshots_dir.iterdir())
-        except FileNotFoundError as error:
-            raise VaultError(f"vault {self.root} has no {SNAPSHOTS_DIR}/ folder (it was deleted or moved)") from error
-        except OSError as error:
-            raise VaultError(f"cannot read {self.snapshots_dir}: {describe_os_error(error)}") from error
-        sealed: dict[str, Path] = {}
-        temporary: list[Path] = []
-        unexpected: list[Path] = []
-        for path in paths:
-            if path.name.startswith(TEMP_PREFIX):
-                temporary.append(path)
-            elif path.name.endswith(SEALED_SUFFIX) and path.is_file():
-                sealed[path.name.removesuffix(SEALED_SUFFIX)] = path
-            else:
-                unexpected.append(path)
-        return SnapshotFiles(sealed, temporary, unexpected)
+    def scan_files(self, camera_id: str | None = None) -> SnapshotFiles:
+        """Everything in the object store, sorted by name (only ``camera_id``'s where the store keeps cameras apart)."""
+        return self.objects.scan(camera_id)
 
-    def remove_files(self, paths: Iterable[Path]) -> int:
-        """Overwrite and unlink files of the snapshots folder; how many."""
-        count = 0
-        for path in paths:
-            shred(path)
-            count += 1
-        if count:
-            fsync_directory(self.snapshots_dir)
-        return count
+    def remove_files(self, names: Iterable[str]) -> int:
+        """Delete stored files by the names a scan gave (a folder overwrites them first); how many."""
+        return self.objects.remove(names)
 
+
+def _check_folder(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise VaultError(f"vault {root} is a file, not a folder")
+
+
+def _remote_config_document(index: IndexDatabase) -> str | None:
+    rows = index.query("SELECT document FROM vault_config WHERE name = ?", (CONFIG_ROW,))
+    return rows[0][0] if rows and isinstance(rows[0][0], str) else None
+
+
+def _refuse_unless_remote_creatable(where: VaultLocation, index: IndexDatabase, objects: ObjectStore) -> None:
+    tables = index.tables()
+    if "vault_config" in tables and _remote_config_document(index) is not None:
+        raise VaultExists(f"{where} already holds a vault")
+    if "audit" in tables and index.query("SELECT seq FROM audit WHERE seq = 1"):
+        raise _incomplete(where)
+    if "snapshots" in tables and index.query("SELECT snapshot_id FROM snapshots LIMIT 1"):
+        raise VaultError(f"cannot create a vault at {where}: its database already holds snapshot rows")
+    if not objects.is_empty():
+        raise VaultError(f"cannot create a vault at {where}: the object storage already holds sealed files")
 
 def _entry_hash(text: object) -> str:
     """The chain hash of a stored entry; a damaged last entry still gets a hash, so an opening can be logged after it."""
@@ -590,7 +670,7 @@ def _holds_vault_data(root: Path) -> bool:
     return any(name in {INDEX_NAME, OPERATOR_KEY_NAME, SNAPSHOTS_DIR} for name in _listing(root))
 
 
-def _incomplete(root: Path) -> VaultError:
+def _incomplete(root: object) -> VaultError:
     return VaultError(
         f"vault {root} is incomplete: it holds vault data but no {CONFIG_NAME}; refusing to use or re-create it "
         f"(rebuild it from the signed log with `sealshot vault restore-config`; see the README, 'Recovery')"

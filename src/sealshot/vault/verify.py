@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sealshot.vault.audit import GENESIS, ChainState
 from sealshot.vault.errors import VaultError
+from sealshot.vault.location import VaultLocationLike
+from sealshot.vault.objects import sealed_file_name
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
 
@@ -23,11 +24,11 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_vault(vault_dir: Path, expect_head: str | None = None, *, settings: VaultSettings = DEFAULTS) -> VerifyReport:
+def verify_vault(vault_location: VaultLocationLike, expect_head: str | None = None, *, settings: VaultSettings = DEFAULTS) -> VerifyReport:
     """Check everything; a problem is reported, never raised (a vault that cannot be opened is one)."""
     report = VerifyReport()
     try:
-        with Vault.open(Path(vault_dir), settings) as vault:
+        with Vault.open(vault_location, settings) as vault:
             _verify(vault, report, expect_head)
     except VaultError as error:
         report.problems.append(str(error))
@@ -53,33 +54,33 @@ def _verify(vault: Vault, report: VerifyReport, expect_head: str | None) -> None
         name = f"snapshot {row.snapshot_id}"
         if chain_complete:
             _check_row_against_log(name, row, state, report)
-        if row.file_name != vault.sealed_path(row.snapshot_id).name:
+        if row.file_name != sealed_file_name(row.snapshot_id):
             report.problems.append(f"{name}: index names an unexpected file {row.file_name!r}")
             continue
         try:
-            sealed, _ = vault.read_sealed(row.snapshot_id, row.sha256)
+            sealed, _ = vault.read_sealed(row.snapshot_id, row.camera_id, row.sha256)
         except VaultError as error:
             report.problems.append(f"{name}: {error}")
             continue
         if sealed.metadata.get("camera_id") != row.camera_id:
-            report.problems.append(f"{name}: sealed file {vault.sealed_path(row.snapshot_id)} holds another camera's snapshot")
+            report.problems.append(f"{name}: sealed file {vault.describe_sealed(row.snapshot_id, row.camera_id)} holds another camera's snapshot")
 
     if chain_complete:
         for snapshot_id in sorted(set(state.sealed) - state.purged - indexed):
             report.problems.append(f"snapshot {snapshot_id} is recorded as sealed but missing from the index (row deleted)")
 
     files = vault.scan_files()
-    for path in files.temporary:
-        report.notes.append(f"{path.name}: unfinished write left by a crash (ciphertext only); removed on the next camera start or purge")
-    for path in files.unexpected:
-        report.problems.append(f"unexpected file in the vault: {path}")
-    for snapshot_id, path in files.sealed.items():
+    for name in files.temporary:
+        report.notes.append(f"{name}: unfinished write left by a crash (ciphertext only); removed on the next camera start or purge")
+    for name in files.unexpected:
+        report.problems.append(f"unexpected file in the vault: {name}")
+    for snapshot_id, stored in files.sealed.items():
         if snapshot_id in indexed:
             continue
         if snapshot_id in state.purged:
-            report.notes.append(f"{path.name}: purged in the log but not yet deleted (interrupted purge); rerun `sealshot vault purge`")
+            report.notes.append(f"{stored.name}: purged in the log but not yet deleted (interrupted purge); rerun `sealshot vault purge`")
         elif snapshot_id not in state.sealed:
-            report.notes.append(f"{path.name}: sealed but not yet recorded (a crash before the index commit); its camera adopts it on restart")
+            report.notes.append(f"{stored.name}: sealed but not yet recorded (a crash before the index commit); its camera adopts it on restart")
 
 
 def _check_row_against_log(name: str, row: IndexRow, state: ChainState, report: VerifyReport) -> None:
