@@ -21,6 +21,7 @@ import hashlib
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -88,6 +89,16 @@ def sealed_details(row: IndexRow, recovered: bool = False) -> dict[str, Any]:
     if recovered:
         details["recovered"] = True
     return details
+
+
+@dataclass(frozen=True)
+class PreparedSeal:
+    """A crop encrypted for the authority, in memory, not yet stored or recorded."""
+
+    snapshot_id: str
+    metadata: dict[str, Any]
+    sealed_at: float
+    blob: bytes
 
 
 class CameraSealer:
@@ -198,7 +209,19 @@ class CameraSealer:
                 self._check_registration()
                 if snapshot_id in self._chain.sealed:
                     return snapshot_id
-        metadata = plain(dict(metadata))
+        prepared = self.prepare(crop, metadata, snapshot_id)
+        with self.vault.lock():
+            self._check_registration()
+            if keyed and prepared.snapshot_id in self._chain.sealed:  # sealed by another process meanwhile
+                return prepared.snapshot_id
+            file_name = self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
+            digest = hashlib.sha256(prepared.blob).hexdigest()
+            self._record(index_row(prepared.snapshot_id, prepared.metadata, prepared.sealed_at, file_name, digest, len(prepared.blob)))
+        return prepared.snapshot_id
+
+    def prepare(self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None) -> "PreparedSeal":
+        """Encode and HPKE-encrypt one crop in memory (nothing stored yet): the first step of ``seal``."""
+        plain_metadata = plain(dict(metadata))
         snapshot_id = snapshot_id or uuid.uuid4().hex
         sealed_at = round(time.time(), 6)
         header = {
@@ -208,16 +231,9 @@ class CameraSealer:
             "authority": self.vault.authority.fingerprint,
             "content_type": "image/png",
             "sealed_at_utc": sealed_at,
-            "metadata": metadata,
+            "metadata": plain_metadata,
         }
-        blob = seal(encode_png(crop), header, self.vault.authority)
-        with self.vault.lock():
-            self._check_registration()
-            if keyed and snapshot_id in self._chain.sealed:  # sealed by another process meanwhile
-                return snapshot_id
-            file_name = self.vault.write_sealed(snapshot_id, self.camera_id, blob)
-            self._record(index_row(snapshot_id, metadata, sealed_at, file_name, hashlib.sha256(blob).hexdigest(), len(blob)))
-        return snapshot_id
+        return PreparedSeal(snapshot_id, plain_metadata, sealed_at, seal(encode_png(crop), header, self.vault.authority))
 
     def close(self) -> None:
         self.vault.close()
