@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import uuid
 from pathlib import Path
 
 import boto3
@@ -227,3 +228,28 @@ def test_postgres_float_columns_round_trip_exactly(remote_vault, authority) -> N
     assert row.seen_at_utc == odd
     assert verify_vault(remote_vault).ok
 
+
+
+CAMERA_GRANTS = """
+CREATE ROLE {role} LOGIN;
+GRANT SELECT ON vault_config, audit TO {role};
+GRANT INSERT ON audit, snapshots TO {role};
+"""
+
+
+def test_a_camera_role_with_the_documented_grants_seals_but_cannot_read_or_delete(remote_vault, authority) -> None:
+    """The README's PostgreSQL grants for a camera: it can seal, it cannot read the index or delete anything."""
+    with Vault.create(remote_vault, authority.public, 30, "operator"):
+        pass
+    role = f"camera_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_database(remote_vault), autocommit=True) as connection:
+        connection.execute(CAMERA_GRANTS.format(role=role))
+    camera_location = remote_vault.replace("postgresql://postgres@", f"postgresql://{role}@")
+    with CameraSealer.open(camera_location, authority.public_path, "lobby") as sealer:
+        snapshot_id = seal(sealer, _make_snapshot("lobby", 1))
+        with pytest.raises(VaultError, match="permission denied"):
+            sealer.vault.rows()
+        with pytest.raises(VaultError, match="permission denied"):
+            sealer.vault.index.query("DELETE FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
+    report = verify_vault(remote_vault)
+    assert report.ok and report.snapshots == 1

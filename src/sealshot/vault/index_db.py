@@ -5,8 +5,10 @@ PostgreSQL side rewrites placeholders and maps types (``REAL`` → ``DOUBLE PREC
 scores round-trip exactly; ``INTEGER`` → ``BIGINT``). Every statement binds its parameters.
 
 A writing ``transaction()`` is where the audit chain gets its one total order: SQLite takes the
-database's write lock (``BEGIN IMMEDIATE``); PostgreSQL locks the ``audit`` table in ``EXCLUSIVE``
-mode, so appends from many cameras on many machines queue up and each reads the true chain head.
+database's write lock (``BEGIN IMMEDIATE``); PostgreSQL takes a transaction-scoped advisory lock on
+the chain head (it needs no table privilege, so a camera's role can hold it), so appends from many
+cameras on many machines queue up and each reads the true head. The primary key on ``audit.seq``
+makes a fork impossible even for a writer that skipped the lock: its insert would fail.
 """
 
 from __future__ import annotations
@@ -217,7 +219,7 @@ class PostgresIndex:
         try:
             with self.connection.transaction():
                 # The chain's single order: one appender at a time, each sees the committed head.
-                self.connection.execute("LOCK TABLE audit IN EXCLUSIVE MODE")
+                self.connection.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
                 yield _PostgresExecutor(self.connection)
         except self._psycopg.Error as error:
             raise _postgres_error(self.name, error) from error
@@ -261,5 +263,6 @@ class PostgresIndex:
         self.connection.close()
 
 
+CHAIN_LOCK_KEY = 0x5EA15406  # pg_advisory_xact_lock key of the audit chain's head
 SCHEMA_LOCK_KEY = 0x5EA15407  # pg_advisory_xact_lock key while creating tables
 WRITER_LOCK_KEY = 0x5EA15408  # pg_advisory_lock key of the vault's writers
