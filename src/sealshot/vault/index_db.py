@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
@@ -242,21 +241,23 @@ class PostgresIndex:
 
     @contextmanager
     def advisory_lock(self, key: int, what: str) -> Iterator[None]:
-        """The vault's writer lock, as a session advisory lock (released if the session dies)."""
-        deadline = time.monotonic() + self.lock_timeout_s
-        while not self.query("SELECT pg_try_advisory_lock(?)", (key,))[0][0]:
-            if time.monotonic() >= deadline:
-                raise VaultError(
-                    f"vault {what} is busy: another process has held its writer lock for over {self.lock_timeout_s:g} s; "
-                    "try again later, or stop the other sealshot process"
-                )
-            time.sleep(0.02)
+        """The vault's writer lock, as a session advisory lock (released if the session dies). Waiting
+        is done by the server, first come first served, up to ``lock_timeout``."""
+        try:
+            self.connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        except self._psycopg.errors.LockNotAvailable as error:
+            raise VaultError(
+                f"vault {what} is busy: another process has held its writer lock for over {self.lock_timeout_s:g} s; "
+                "try again later, or stop the other sealshot process"
+            ) from error
+        except self._psycopg.Error as error:
+            raise _postgres_error(self.name, error) from error
         try:
             yield
         finally:
             try:
-                self.query("SELECT pg_advisory_unlock(?)", (key,))
-            except VaultError:
+                self.connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except self._psycopg.Error:
                 pass  # the session is gone, and its locks with it
 
     def close(self) -> None:

@@ -48,6 +48,10 @@ class ObjectStore(Protocol):
 
     cameras_may_delete: bool
     """Whether a camera cleans up after a crash itself (a folder) or leaves that to ``purge`` (S3: no delete right)."""
+    writes_need_lock: bool
+    """Whether a write must hold the vault's writer lock: a folder's temporary file could be taken for a
+    crash's leftover by another writer's recovery; an S3 PUT is atomic and needs no lock, so cameras
+    upload in parallel and only the index commit is serialised."""
 
     def write(self, snapshot_id: str, camera_id: str, blob: bytes) -> str:
         """Durably store one sealed file; its plain file name (``ID.seal``), as the index records it."""
@@ -74,6 +78,7 @@ class FolderObjects:
     """``VAULT/snapshots/ID.seal``, written atomically (temp file, fsync, rename, fsync folder)."""
 
     cameras_may_delete = True
+    writes_need_lock = True
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -139,6 +144,7 @@ class S3Objects:
     """Sealed files in an S3 bucket under ``PREFIX/snapshots/CAMERA/ID.seal``."""
 
     cameras_may_delete = False
+    writes_need_lock = False
 
     def __init__(self, location: S3Location) -> None:
         try:

@@ -6,7 +6,11 @@ Order of one seal, chosen so that a kill -9 at any point leaves a vault that ver
 2. under the vault's writer lock, check that this camera's key is still the one registered in the log
    (a second instance with another key, or a rotation, makes this instance refuse, loudly), then write
    ``snapshots/ID.seal`` atomically (temp file, fsync, rename, fsync dir);
-3. in one SQLite transaction, insert the index row and append the camera-signed ``sealed`` entry.
+3. in one database transaction, insert the index row and append the camera-signed ``sealed`` entry.
+
+In S3 (a remote vault) the object is PUT before the lock is taken: a PUT is atomic, so cameras upload
+in parallel and only step 3 is serialised; a snapshot that another process recorded meanwhile (a
+retried batch task, or a recovery that adopted the upload) is not recorded twice.
 
 A crash inside 2 leaves a ``.tmp-*`` file (ciphertext only); a crash between 2 and 3 leaves a sealed
 file with no record. The next ``CameraSealer.open`` of that camera removes the former and adopts the
@@ -210,11 +214,12 @@ class CameraSealer:
                 if snapshot_id in self._chain.sealed:
                     return snapshot_id
         prepared = self.prepare(crop, metadata, snapshot_id)
+        uploaded = None if self.vault.objects.writes_need_lock else self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
         with self.vault.lock():
             self._check_registration()
-            if keyed and prepared.snapshot_id in self._chain.sealed:  # sealed by another process meanwhile
+            if prepared.snapshot_id in self._chain.sealed:  # sealed by another process, or adopted by its recovery, meanwhile
                 return prepared.snapshot_id
-            file_name = self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
+            file_name = uploaded or self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
             digest = hashlib.sha256(prepared.blob).hexdigest()
             self._record(index_row(prepared.snapshot_id, prepared.metadata, prepared.sealed_at, file_name, digest, len(prepared.blob)))
         return prepared.snapshot_id
