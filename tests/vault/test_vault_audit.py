@@ -164,3 +164,18 @@ def test_a_legacy_key_re_registration_still_verifies_but_a_new_one_does_not(seal
         opened.append("camera-registered", "t", "camera:cam1", {"camera_id": "cam1", "public_key": public_key_b64(forked)}, forked)
     report = verify_vault(vault)
     assert "audit entry #9 (camera-registered, signer camera:cam1): camera 'cam1' is already registered" in report.problems[0]
+
+
+def test_a_cameras_view_of_the_chain_keeps_only_its_own_snapshots(sealed_vault) -> None:
+    """A sealing camera verifies every entry but remembers only its own snapshots (bounded memory)."""
+    from sealshot.vault.audit import ChainState
+    from sealshot.vault.store import Vault
+
+    vault_dir, ids = sealed_vault
+    with Vault.open(vault_dir) as vault:
+        full, problem = vault.chain()
+        view, view_problem = vault.chain(ChainState(camera="cam2"))
+    assert problem is None and view_problem is None
+    assert len(full.sealed) == 4 and len(full.hashes) == full.count
+    assert list(view.sealed) == [ids[3]] and view.hashes == [] and (view.count, view.head) == (full.count, full.head)
+    assert set(view.cameras) == {"cam1", "cam2"}

@@ -121,7 +121,11 @@ def parse_entry(text: str, signed: bool = True) -> AuditEntry:
 
 @dataclass
 class ChainState:
-    """What a walk along the chain has learnt: keys, and which snapshots were sealed, opened, purged."""
+    """What a walk along the chain has learnt: keys, and which snapshots were sealed, opened, purged.
+
+    With ``camera`` set it is that camera's view, for a sealing camera that runs for months: every
+    entry is still verified, but only this camera's ``sealed`` and ``purged`` snapshots are kept and no
+    list of hashes, so its memory grows with what this camera sealed, not with the whole vault."""
 
     operator: ed25519.Ed25519PublicKey | None = None
     authority: AuthorityPublicKey | None = None
@@ -132,6 +136,7 @@ class ChainState:
     head: str = GENESIS
     count: int = 0
     hashes: list[str] = field(default_factory=list)
+    camera: str | None = None
 
 
 def _signing_key(entry: AuditEntry, state: ChainState) -> ed25519.Ed25519PublicKey:
@@ -196,12 +201,13 @@ def _apply(entry: AuditEntry, state: ChainState) -> None:
             raise VaultError(f"{what}: snapshot id or camera missing")
         if snapshot_id in state.sealed:
             raise VaultError(f"{what}: snapshot {snapshot_id} was already sealed")
-        state.sealed[snapshot_id] = details
+        if state.camera is None or details.get("camera_id") == state.camera:
+            state.sealed[snapshot_id] = details
     elif entry.event == "purged":
         ids = details.get("snapshot_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise VaultError(f"{what}: snapshot_ids must be a list of ids")
-        state.purged.update(ids)
+        state.purged.update(ids if state.camera is None else (i for i in ids if i in state.sealed))
 
 
 def verify_chain(texts: list[tuple[int, str]], state: ChainState | None = None) -> tuple[ChainState, str | None]:
@@ -237,6 +243,7 @@ def verify_chain(texts: list[tuple[int, str]], state: ChainState | None = None) 
         except VaultError as error:
             return state, str(error)
         state.head = entry.hash
-        state.hashes.append(state.head)
+        if state.camera is None:
+            state.hashes.append(state.head)
         state.count = expected
     return state, None

@@ -144,7 +144,7 @@ class CameraSealer:
             with vault.lock():
                 key_path = Path(camera_key) if camera_key is not None else vault.camera_key_path(camera_id)
                 key = Vault.load_or_create_signing_key(key_path, f"camera key of {camera_id!r}")
-                state = writable_chain(vault)
+                state = writable_chain(vault, camera_id)
                 sealer = cls(vault, camera_id, key, actor, state)
                 if camera_id not in state.cameras:
                     public = public_key_b64(key)
@@ -250,9 +250,10 @@ class CameraSealer:
         self.close()
 
 
-def writable_chain(vault: Vault) -> ChainState:
-    """The verified chain of a vault that may be added to; a broken chain or a changed ``vault.json`` is refused."""
-    state, problem = vault.chain()
+def writable_chain(vault: Vault, camera_id: str | None = None) -> ChainState:
+    """The verified chain of a vault that may be added to (``camera_id``'s view, see ``ChainState``);
+    a broken chain or a changed ``vault.json`` is refused."""
+    state, problem = vault.chain(ChainState(camera=camera_id))
     if problem is None:
         problem = vault.config_problem(state)
     if problem is not None:
