@@ -47,7 +47,7 @@ def test_seal_open_verify_purge_in_postgres_and_s3(remote_vault, authority, tmp_
     # Sealed files live in S3 under the camera's own prefix; nothing of the vault is on the local disk but keys.
     keys = _s3_keys(remote_vault)
     assert keys == sorted(f"vault/snapshots/cam1/{i}.seal" for i in ids)
-    assert sorted(p.name for p in parse_location(remote_vault).local_keys.rglob("*") if p.is_file()) == ["cam1.key", "operator.key"]
+    assert sorted(p.name for p in parse_location(remote_vault).local_keys.rglob("*") if p.is_file()) == ["cam1.chain.json", "cam1.key", "operator.key"]
 
     report = verify_vault(remote_vault)
     assert report.ok, report.problems

@@ -179,3 +179,45 @@ def test_a_cameras_view_of_the_chain_keeps_only_its_own_snapshots(sealed_vault) 
     assert len(full.sealed) == 4 and len(full.hashes) == full.count
     assert list(view.sealed) == [ids[3]] and view.hashes == [] and (view.count, view.head) == (full.count, full.head)
     assert set(view.cameras) == {"cam1", "cam2"}
+
+
+def test_a_camera_resumes_verification_from_its_checkpoint_and_never_trusts_a_stale_one(sealed_vault, authority, make_snapshot) -> None:
+    """A restart verifies only what was appended since the camera's checkpoint; a checkpoint that no
+    longer fits the log is ignored (full verification), and a chain broken after it is still refused."""
+    import json
+
+    from sealshot.vault import CameraSealer, VaultError
+    from sealshot.vault.sealer import checkpoint_path, read_checkpoint
+    from sealshot.vault.store import Vault
+
+    vault_dir, _ = sealed_vault
+    with Vault.open(vault_dir) as vault:
+        checkpoint = read_checkpoint(vault, "cam2")
+        full, _ = vault.chain()
+        path = checkpoint_path(vault, "cam2")
+    assert checkpoint is not None and (checkpoint.count, checkpoint.head) == (full.count, full.head)
+    with CameraSealer.open(vault_dir, authority.public_path, "cam1") as sealer:  # appends after cam2's checkpoint
+        sealer.seal(make_snapshot("cam1", 5).crop, make_snapshot("cam1", 5).metadata())
+    with CameraSealer.open(vault_dir, authority.public_path, "cam2") as sealer:
+        assert sealer._chain.count == full.count + 1
+    stale = json.loads(path.read_text()) | {"head": "0" * 64}
+    path.write_text(json.dumps(stale))
+    with Vault.open(vault_dir) as vault:
+        assert read_checkpoint(vault, "cam2") is None
+    with CameraSealer.open(vault_dir, authority.public_path, "cam2"):
+        pass  # the whole log was verified again, and a fresh checkpoint written
+    with Vault.open(vault_dir) as vault:
+        assert read_checkpoint(vault, "cam2") is not None
+    # An entry appended after the checkpoint and then edited is still caught at the next start.
+    import sqlite3
+
+    connection = sqlite3.connect(vault_dir / "index.sqlite")
+    connection.execute("DROP TRIGGER audit_no_update")
+    (last,) = connection.execute("SELECT max(seq) FROM audit").fetchone()
+    with CameraSealer.open(vault_dir, authority.public_path, "cam1") as sealer:
+        sealer.seal(make_snapshot("cam1", 6).crop, make_snapshot("cam1", 6).metadata())
+    connection.execute("UPDATE audit SET entry = replace(entry, '\"cam1\"', '\"cam9\"') WHERE seq = ?", (last + 1,))
+    connection.commit()
+    connection.close()
+    with pytest.raises(VaultError, match="fails verification"):
+        CameraSealer.open(vault_dir, authority.public_path, "cam2")

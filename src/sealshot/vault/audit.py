@@ -27,7 +27,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Iterable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -137,6 +137,73 @@ class ChainState:
     count: int = 0
     hashes: list[str] = field(default_factory=list)
     camera: str | None = None
+
+
+CHECKPOINT_FORMAT = "sealshot-chain-checkpoint-v1"
+
+
+def checkpoint_json(state: ChainState) -> dict[str, Any]:
+    """A camera's verified view of the chain, to resume verification after ``count`` at its next start."""
+    if state.camera is None or state.operator is None or state.authority is None:
+        raise VaultError("only a camera's view of a verified chain can be checkpointed")
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "camera": state.camera,
+        "count": state.count,
+        "head": state.head,
+        "operator": public_key_b64(state.operator),
+        "authority": state.authority.to_json(),
+        "retention_days": state.retention_days,
+        "cameras": {camera: public_key_b64(key) for camera, key in state.cameras.items()},
+        "sealed": state.sealed,
+        "purged": sorted(state.purged),
+    }
+
+
+def checkpoint_state(data: dict[str, Any], camera: str) -> ChainState | None:
+    """The state a checkpoint holds, or None when it is not a usable checkpoint of ``camera``'s view."""
+    try:
+        if data.get("format") != CHECKPOINT_FORMAT or data.get("camera") != camera:
+            return None
+        count, head, sealed, purged = data["count"], data["head"], data["sealed"], data["purged"]
+        if not isinstance(count, int) or count < 1 or not isinstance(head, str) or not _HEX64.match(head):
+            return None
+        if not isinstance(sealed, dict) or not isinstance(purged, list):
+            return None
+        return ChainState(
+            operator=ed25519_public_from_b64(data["operator"], "checkpoint"),
+            authority=AuthorityPublicKey.from_json(data["authority"], "checkpoint"),
+            retention_days=float(data["retention_days"]),
+            cameras={str(name): ed25519_public_from_b64(key, "checkpoint") for name, key in dict(data["cameras"]).items()},
+            sealed={str(i): dict(d) for i, d in sealed.items()},
+            purged={str(i) for i in purged},
+            head=head,
+            count=count,
+            camera=camera,
+        )
+    except (VaultError, KeyError, TypeError, ValueError):
+        return None
+
+
+def links_intact(pages: Iterable[list[tuple[int, str]]], count: int, head: str) -> bool:
+    """Whether the stored entries 1..``count`` are still exactly those whose last hash was ``head``: each
+    at its position, each naming the SHA-256 of the one before as ``prev``. Cheap (no JSON parsing, no
+    signature), it lets a camera trust a checkpoint of entries it verified in full before: an entry
+    edited, deleted, inserted or reordered since changes a hash and breaks a link."""
+    expected_prev, position = GENESIS, 0
+    for page in pages:
+        for stored_position, text in page:
+            position += 1
+            if stored_position != position or not isinstance(text, str):
+                return False
+            start = text.rfind(_PREV_KEY)  # the top-level key: only "seq", "signature", "signer", "time_utc" follow it
+            if start < 0 or text[start + len(_PREV_KEY) : start + len(_PREV_KEY) + 64] != expected_prev:
+                return False
+            expected_prev = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return position == count and expected_prev == head
+
+
+_PREV_KEY = '"prev":"'
 
 
 def _signing_key(entry: AuditEntry, state: ChainState) -> ed25519.Ed25519PublicKey:

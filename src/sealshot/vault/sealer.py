@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
+import logging
 import re
 import time
 import uuid
@@ -33,8 +35,8 @@ import numpy as np
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from sealshot.vault.audit import CAMERA_ID, AuditEntry, ChainState, rotation_proof_message
-from sealshot.vault.encoding import b64encode, plain
+from sealshot.vault.audit import CAMERA_ID, AuditEntry, ChainState, checkpoint_json, checkpoint_state, links_intact, rotation_proof_message
+from sealshot.vault.encoding import atomic_write, b64encode, canonical_json, make_private_directory, plain
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
@@ -42,6 +44,10 @@ from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.objects import sealed_file_name
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 256  # seals between two saves of a long-running camera's chain checkpoint
 
 SNAPSHOT_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -117,6 +123,7 @@ class CameraSealer:
         self.actor = actor
         self._chain = chain
         self.recovered_count = 0
+        self._seals_since_checkpoint = 0
 
     @classmethod
     def open(
@@ -144,13 +151,14 @@ class CameraSealer:
             with vault.lock():
                 key_path = Path(camera_key) if camera_key is not None else vault.camera_key_path(camera_id)
                 key = Vault.load_or_create_signing_key(key_path, f"camera key of {camera_id!r}")
-                state = writable_chain(vault, camera_id)
+                state = writable_chain(vault, camera_id, resume_from=read_checkpoint(vault, camera_id))
                 sealer = cls(vault, camera_id, key, actor, state)
                 if camera_id not in state.cameras:
                     public = public_key_b64(key)
                     vault.append("camera-registered", actor, f"camera:{camera_id}", {"camera_id": camera_id, "public_key": public}, key)
                 sealer._check_registration()
                 sealer._recover()
+                sealer.save_checkpoint()
         except BaseException:
             vault.close()
             raise
@@ -222,6 +230,9 @@ class CameraSealer:
             file_name = uploaded or self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
             digest = hashlib.sha256(prepared.blob).hexdigest()
             self._record(index_row(prepared.snapshot_id, prepared.metadata, prepared.sealed_at, file_name, digest, len(prepared.blob)))
+        self._seals_since_checkpoint += 1
+        if self._seals_since_checkpoint >= CHECKPOINT_EVERY:
+            self.save_checkpoint()
         return prepared.snapshot_id
 
     def prepare(self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None) -> "PreparedSeal":
@@ -240,8 +251,25 @@ class CameraSealer:
         }
         return PreparedSeal(snapshot_id, plain_metadata, sealed_at, seal(encode_png(crop), header, self.vault.authority))
 
+    def save_checkpoint(self) -> None:
+        """Remember the verified chain (``cameras/ID.chain.json`` beside the camera keys), so that the next
+        start verifies only what was appended since instead of the whole log; failing to write it is harmless."""
+        path = checkpoint_path(self.vault, self.camera_id)
+        self._seals_since_checkpoint = 0
+        try:
+            _, problem = self.vault.chain(self._chain)  # up to date, this camera's own last entries included
+            if problem is not None:
+                return
+            make_private_directory(path.parent)
+            atomic_write(path, canonical_json(checkpoint_json(self._chain)), mode=0o600)
+        except (OSError, VaultError) as error:
+            logger.info("no chain checkpoint for camera %s: %s", self.camera_id, error)
+
     def close(self) -> None:
-        self.vault.close()
+        try:
+            self.save_checkpoint()
+        finally:
+            self.vault.close()
 
     def __enter__(self) -> "CameraSealer":
         return self
@@ -250,10 +278,31 @@ class CameraSealer:
         self.close()
 
 
-def writable_chain(vault: Vault, camera_id: str | None = None) -> ChainState:
-    """The verified chain of a vault that may be added to (``camera_id``'s view, see ``ChainState``);
-    a broken chain or a changed ``vault.json`` is refused."""
-    state, problem = vault.chain(ChainState(camera=camera_id))
+def checkpoint_path(vault: Vault, camera_id: str) -> Path:
+    return vault.camera_key_path(camera_id).with_suffix(".chain.json")
+
+
+def read_checkpoint(vault: Vault, camera_id: str) -> ChainState | None:
+    """The camera's last verified view of the chain, if the log still holds exactly the entries it was
+    made from (``links_intact``: hashes only, no signatures); otherwise None, and the whole log is
+    verified again (an edited log is then refused as before)."""
+    path = checkpoint_path(vault, camera_id)
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    state = checkpoint_state(data, camera_id) if isinstance(data, dict) else None
+    if state is None:
+        return None
+    if not links_intact(vault.audit_pages(up_to=state.count), state.count, state.head):
+        return None
+    return state
+
+
+def writable_chain(vault: Vault, camera_id: str | None = None, resume_from: ChainState | None = None) -> ChainState:
+    """The verified chain of a vault that may be added to (``camera_id``'s view, see ``ChainState``,
+    continuing from a checkpoint ``resume_from`` if given); a broken chain or a changed ``vault.json`` is refused."""
+    state, problem = vault.chain(resume_from if resume_from is not None else ChainState(camera=camera_id))
     if problem is None:
         problem = vault.config_problem(state)
     if problem is not None:

@@ -62,6 +62,7 @@ from sealshot.vault.scope import Scope
 from sealshot.vault.sealed import SealedFile, parse_sealed
 
 CONFIG_FORMAT = "sealshot-vault-v1"
+AUDIT_PAGE = 5000  # entries read per query when walking the log
 CONFIG_NAME, INDEX_NAME, LOCK_NAME, OPERATOR_KEY_NAME = "vault.json", "index.sqlite", ".lock", "operator.key"
 CAMERAS_DIR = "cameras"
 
@@ -497,8 +498,12 @@ class Vault:
         return load_signing_key(path, what)
 
     # -- the audit log --------------------------------------------------------------------------
-    def audit_texts(self, after_seq: int = 0) -> list[tuple[int, str]]:
-        rows = self.index.query("SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
+    def audit_texts(self, after_seq: int = 0, limit: int | None = None) -> list[tuple[int, str]]:
+        """The stored entries after position ``after_seq`` in order (at most ``limit``), as ``(position, text)``."""
+        sql, params = "SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq", (after_seq,)
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", (after_seq, limit)
+        rows = self.index.query(sql, params)
         result = []
         for position, text in rows:
             if not isinstance(position, int) or not isinstance(text, str):
@@ -506,9 +511,27 @@ class Vault:
             result.append((position, text))
         return result
 
+    def audit_pages(self, after_seq: int = 0, up_to: int | None = None, page_size: int = AUDIT_PAGE) -> Iterator[list[tuple[int, str]]]:
+        """The stored entries after ``after_seq`` (to ``up_to``), a page at a time, so a long log is never all in memory."""
+        while True:
+            page = self.audit_texts(after_seq, limit=page_size)
+            if up_to is not None:
+                page = [(seq, text) for seq, text in page if seq <= up_to]
+            if not page:
+                return
+            yield page
+            if len(page) < page_size:
+                return
+            after_seq = page[-1][0]
+
     def chain(self, state: ChainState | None = None) -> tuple[ChainState, str | None]:
         """Verify the log (continuing ``state`` if given); what it proves and its first problem."""
-        return verify_chain(self.audit_texts(state.count if state is not None else 0), state)
+        state = ChainState() if state is None else state
+        for page in self.audit_pages(state.count):
+            state, problem = verify_chain(page, state)
+            if problem is not None:
+                return state, problem
+        return state, None
 
     def signed_origin(self) -> tuple[ChainState, str | None]:
         """Verify the signed ``vault-created`` entry #1 alone: the authority, retention and operator key
