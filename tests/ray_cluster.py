@@ -187,7 +187,7 @@ class RayCluster:
                 except ProcessLookupError:
                     break
                 try:
-                    process.wait(timeout=5.0)
+                    process.wait(timeout=3.0)
                 except subprocess.TimeoutExpired:
                     pass
         # Task worker processes have process groups of their own (in the node's session): end what is left of these sessions.
