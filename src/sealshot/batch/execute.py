@@ -19,6 +19,9 @@ from sealshot.errors import EXIT_PARTIAL, SealshotError, VaultError
 from sealshot.runner import StopRequest
 
 
+STOPPED = "not run to its end (stopped)"
+
+
 class BatchIncomplete(SealshotError):
     """Some chunks or files failed for good while the others finished; what was sealed is kept."""
 
@@ -109,15 +112,17 @@ class BatchReport:
             label = f"{Path(result.path).name} chunk {result.chunk_index + 1}/{result.chunk_count}"
             if result.error:
                 lines.append(f"{label}: {result.error}")
+            elif result.interrupted:
+                lines.append(f"{label}: {STOPPED}")
             lines += [f"{label}: {unsealed}" for unsealed in result.unsealed]
-        lines += [f"{chunk.label}: not run (stopped)" for chunk in self.plan.chunks if (chunk.path, chunk.index) not in done]
+        lines += [f"{chunk.label}: {STOPPED}" for chunk in self.plan.chunks if (chunk.path, chunk.index) not in done]
         return lines
 
     def failure(self) -> SealshotError | None:
         """What the command exits with: a vault failure as such (exit 4), any other problem as a partial batch
         (exit 1), naming each; None when every chunk of every file finished."""
         problems = self.problems()
-        if not problems or (self.interrupted and all(line.endswith("not run (stopped)") for line in problems)):
+        if not problems or (self.interrupted and all(line.endswith(STOPPED) for line in problems)):
             return None
         if any(result.error_kind == VaultError.__name__ for result in self.results):
             return VaultError(f"the vault failed: {'; '.join(problems)}")

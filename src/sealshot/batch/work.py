@@ -68,6 +68,8 @@ class ChunkResult:
     """Why each track it owned could not be sealed."""
     error: str | None = None
     error_kind: str | None = None
+    interrupted: bool = False
+    """Stopped by a signal before its last frame (its open tracks were sealed); running the batch again completes it."""
     attempts: int | None = None
     """How many times it was started (more than 1: a worker died and Ray ran it again); None: not known."""
     host: str = ""
@@ -200,6 +202,7 @@ def result_of(chunk: ChunkSpec, report: SourceReport, seconds: float, host: str,
         unsealed=[f"track {track.track_id}: {track.seal_error}" for track in report.tracks if track.seal_error],
         error=report.error,
         error_kind=report.error_kind,
+        interrupted=report.interrupted,
         host=host,
         pid=pid,
     )
