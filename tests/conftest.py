@@ -107,3 +107,18 @@ def remote_vault(postgres_server, s3_server, s3_environment, tmp_path) -> str:
     database = postgres_server.create_database()
     bucket = s3_server.create_bucket()
     return f"{database}?objects=s3://{bucket}/vault&keys={tmp_path / 'vault-keys'}"
+
+
+# --- Ray (sealshot batch): a local cluster for the session -------------------------------------------------------
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real local Ray cluster for the session: a head (no CPUs) and one worker node (1 CPU) as separate
+    processes on loopback (``tests/ray_cluster.py``); skips, saying why, where Ray cannot start."""
+    from tests.ray_cluster import RayCluster, RayUnavailable
+
+    try:
+        cluster = RayCluster(workers=1, cpus_per_worker=1).start()
+    except RayUnavailable as error:
+        pytest.skip(f"a Ray cluster cannot be started here: {error}")
+    yield cluster
+    cluster.stop()

@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"ledger", "config"},  # the per-track ledger (one record per face); the pipeline's and runner's settings
     {"vault"},
     {"pipeline", "report", "runner"},
-    {"serve"},  # `sealshot serve`: supervised camera processes over the pipeline
+    {"serve", "batch"},  # `sealshot serve`: supervised camera processes; `sealshot batch`: archives in chunks, on Ray
     {"train", "evaluate"},
     {"console"},  # the web console over the vault
     {"commands"},  # every command module: */commands.py, sealshot/commands.py, train/heads_commands.py

@@ -39,8 +39,9 @@ from sealshot.train import commands as _train_commands  # noqa: E402
 from sealshot.evaluate import commands as _evaluate_commands  # noqa: E402
 from sealshot.console import commands as _console_commands  # noqa: E402
 from sealshot.serve import commands as _serve_commands  # noqa: E402
+from sealshot.batch import commands as _batch_commands  # noqa: E402
 
-_AREAS = (_pipeline_commands, _serve_commands, _quality_commands, _vault_commands, _console_commands, _train_commands, _evaluate_commands)
+_AREAS = (_pipeline_commands, _serve_commands, _batch_commands, _quality_commands, _vault_commands, _console_commands, _train_commands, _evaluate_commands)
 for _module in _AREAS:
     _module.register(app)
 

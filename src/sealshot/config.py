@@ -48,6 +48,10 @@ class PipelineConfig:
     """Calibration file of the quality method (``sealshot calibrate``); None: the method's shipped one, if any."""
     not_usable_below: float = NOT_USABLE_BELOW
     """A sealed crop whose calibrated quality is below this is flagged "probably not usable" (and still sealed)."""
+    owned_frames: tuple[int, int | None] | None = None
+    """Seal only the tracks first seen in frames ``[start, end)`` (end None: to the source's end); the others are
+    declined (``TrackSummary.declined``), not sealed: a batch chunk's warm-up and overlap frames belong to its
+    neighbours, which seal the people first seen there. None: every track is sealed."""
 
 
 @dataclass

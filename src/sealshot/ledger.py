@@ -92,6 +92,11 @@ class TrackSummary:
     timeline: tuple[tuple[float, float], ...] = ()
     quality_failures: dict[str, int] = field(default_factory=dict)
     """How many of its faces could not be assessed, by ``FailureReason`` value."""
+    first_frame: int | None = None
+    """Index of the frame it was first seen in."""
+    declined: str | None = None
+    """Why it was left to another part of the same source (a batch chunk seals only the tracks that start in its own
+    frames); not a loss: the part that owns it seals it."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -109,6 +114,8 @@ class TrackSummary:
             "seal_error": self.seal_error,
             "quality_failures": dict(self.quality_failures),
             "quality_timeline": [[t, _finite_or_none(q)] for t, q in self.timeline],
+            "first_frame": self.first_frame,
+            "declined": self.declined,
         }
 
 
@@ -128,15 +135,18 @@ class TrackLedger:
         self.snapshot_id: str | None = None
         self.discarded: str | None = None
         self.seal_error: str | None = None
+        self.declined: str | None = None
+        self.first_frame: int | None = None
 
     @property
     def is_open(self) -> bool:
-        """Not yet sealed, discarded, or given up on."""
-        return self.snapshot_id is None and self.discarded is None and self.seal_error is None
+        """Not yet sealed, discarded, declined, or given up on."""
+        return self.snapshot_id is None and self.discarded is None and self.seal_error is None and self.declined is None
 
     def add(self, candidate: Candidate, failure: FailureReason | None) -> bool:
         """Count one face of the track; returns True when its crop became the track's best."""
         self.detections += 1
+        self.first_frame = candidate.frame_index if self.first_frame is None else min(self.first_frame, candidate.frame_index)
         self.first_seen = min(self.first_seen, candidate.timestamp)
         self.last_seen = max(self.last_seen, candidate.timestamp)
         self.timeline.add(candidate.timestamp, candidate.quality)
@@ -174,6 +184,10 @@ class TrackLedger:
         self.discarded = reason
         self.best_shot.release()
 
+    def mark_declined(self, reason: str) -> None:
+        self.declined = reason
+        self.best_shot.release()
+
     def mark_seal_failed(self, error: str) -> None:
         self.seal_error = error
         self.best_shot.release()
@@ -195,4 +209,6 @@ class TrackLedger:
             seal_error=self.seal_error,
             timeline=tuple(self.timeline.points),
             quality_failures={reason.value: count for reason, count in sorted(self.failures.items(), key=lambda item: item[0].value)},
+            first_frame=self.first_frame,
+            declined=self.declined,
         )

@@ -226,6 +226,11 @@ class CameraPipeline:
             raise first_failure
 
     def _seal(self, ledger: TrackLedger) -> None:
+        elsewhere = self._owned_elsewhere(ledger)
+        if elsewhere is not None:
+            ledger.mark_declined(elsewhere)
+            self._retire(ledger)
+            return
         snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc, self.started_at_source)
         if snapshot is None:
             return
@@ -246,6 +251,17 @@ class CameraPipeline:
         ledger.mark_sealed(snapshot, snapshot_id)
         self._sealed_total += 1
         self._retire(ledger)
+
+    def _owned_elsewhere(self, ledger: TrackLedger) -> str | None:
+        """Why another part of the source seals this track (``PipelineConfig.owned_frames``), or None if it is ours."""
+        owned = self.config.owned_frames
+        if owned is None or ledger.first_frame is None:
+            return None
+        start, end = owned
+        if start <= ledger.first_frame and (end is None or ledger.first_frame < end):
+            return None
+        side = "before" if ledger.first_frame < start else "after"
+        return f"first seen in frame {ledger.first_frame}, {side} the frames [{start}, {'end' if end is None else end}) this part seals"
 
     def _retire(self, ledger: TrackLedger) -> None:
         """A track that has ended for good: report it, and forget it unless the run keeps every track."""

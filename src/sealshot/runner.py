@@ -36,7 +36,7 @@ from sealshot.video.annotate import BoxLabel, annotate
 from sealshot.video.prefetch import prefetch
 from sealshot.video.writer import VideoWriter
 
-__all__ = ["PipelineConfig", "RunConfig", "StopRequest", "camera_id_for", "run_sources", "suffixed", "vault_sinks"]
+__all__ = ["PipelineConfig", "RunConfig", "SinkFactory", "StopRequest", "camera_id_for", "run_source", "run_sources", "suffixed", "vault_sinks"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class _Preview:
                 writer.close()
 
 
-def _run_source(
+def run_source(
     source: str,
     camera_id: str,
     config: RunConfig,
@@ -196,12 +196,14 @@ def _run_source(
     console: Console,
     preview: Path | None = None,
     timeline: Path | None = None,
+    open_frames: Callable[[str], FrameSource] = open_source,
 ) -> SourceReport:
     """Process one source to its end (or until stopped, or until the sink fails); open tracks are
-    always sealed, or reported as not sealed. Source and vault errors end up in the report."""
+    always sealed, or reported as not sealed. Source and vault errors end up in the report.
+    ``open_frames`` opens the source (a batch chunk opens a range of a file's frames)."""
     report = SourceReport(source=source, camera_id=camera_id, quality_method=quality.name)
     try:
-        frames = open_source(source)
+        frames = open_frames(source)
     except SourceError as error:
         report.fail(error)
         return report
@@ -295,7 +297,7 @@ def run_sources(
     console = console if console is not None else Console(stderr=True)
     reports: list[SourceReport] = []
     for index, (source, camera_id) in enumerate(zip(sources, camera_ids)):
-        report = _run_source(
+        report = run_source(
             source,
             camera_id,
             config,

@@ -8,6 +8,7 @@ when its frame 0 was taken (``started_at_utc``) and how that was found out
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -105,25 +106,38 @@ def recording_start(path: Path, creation_time: str | None, duration_s: float) ->
 class PyAVSource:
     """A video file or a network stream (RTSP, HTTP, ...) decoded by FFmpeg through PyAV."""
 
-    def __init__(self, location: str, is_stream: bool = False, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        location: str,
+        is_stream: bool = False,
+        timeout_s: float = 10.0,
+        *,
+        start_frame: int = 0,
+        end_frame: int | None = None,
+        started_at: tuple[float, StartTimeSource] | None = None,
+    ) -> None:
+        """A file can be read in part: frames ``[start_frame, end_frame)`` (``end_frame`` None: to the end),
+        reached by seeking to the keyframe before ``start_frame``, not by decoding from frame 0. Each
+        frame keeps the index and timestamp a decode from frame 0 gives it (for a variable frame rate
+        file the index is the timestamp times the average rate). ``started_at`` is the time of frame 0
+        when the caller already knows it (a batch chunk takes the one planned for its whole file)."""
+        if start_frame < 0 or (end_frame is not None and end_frame <= start_frame):
+            raise VideoSourceError(f"{location}: frames [{start_frame}, {end_frame}) is not a range of frames")
+        if is_stream and (start_frame or end_frame is not None):
+            raise VideoSourceError(f"{location}: a live stream cannot be read from a given frame")
         self.name = location
         self.is_stream = is_stream
-        options = {"rtsp_transport": "tcp"} if location.startswith("rtsp") else {}
+        self.start_frame = start_frame
+        self.end_frame = end_frame
+        self._options = {"rtsp_transport": "tcp"} if location.startswith("rtsp") else {}
+        self._timeout_s = timeout_s if is_stream else None
         if not is_stream:
             path = Path(location)
             if not path.exists():
                 raise VideoSourceError(f"{location}: no such file")
             if path.stat().st_size == 0:
                 raise VideoSourceError(f"{location}: the file is empty")
-        try:
-            self._container = av.open(location, options=options, timeout=timeout_s if is_stream else None)
-        except (av.error.FFmpegError, OSError) as error:
-            raise VideoSourceError(f"{location}: cannot open as video ({error})") from error
-        if not self._container.streams.video:
-            self._container.close()
-            raise VideoSourceError(f"{location}: contains no video stream")
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._open()
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else None
         self.frame_count = int(self._stream.frames) if self._stream.frames else None
@@ -131,11 +145,35 @@ class PyAVSource:
         self.started_at_source: StartTimeSource
         if is_stream:
             self.started_at_utc, self.started_at_source = time.time(), "wall-clock"
+        elif started_at is not None:
+            self.started_at_utc, self.started_at_source = started_at
         else:
             creation_time = self._container.metadata.get("creation_time") or self._stream.metadata.get("creation_time")
             self.started_at_utc, self.started_at_source = recording_start(Path(location), creation_time, self._duration_s())
         self.width = self._stream.codec_context.width
         self.height = self._stream.codec_context.height
+
+    def _open(self) -> None:
+        if getattr(self, "_container", None) is not None:
+            self._container.close()
+        try:
+            self._container = av.open(self.name, options=self._options, timeout=self._timeout_s)
+        except (av.error.FFmpegError, OSError) as error:
+            raise VideoSourceError(f"{self.name}: cannot open as video ({error})") from error
+        if not self._container.streams.video:
+            self._container.close()
+            raise VideoSourceError(f"{self.name}: contains no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+
+    def close(self) -> None:
+        """Release the file without reading it (iterating to the end closes it too)."""
+        self._container.close()
+
+    @property
+    def duration_s(self) -> float:
+        """The container's duration, else the stream's, else frames over rate."""
+        return self._duration_s()
 
     def _duration_s(self) -> float:
         if self._container.duration is not None:
@@ -145,28 +183,81 @@ class PyAVSource:
         return (self.frame_count or 0) / (self.fps or FALLBACK_FPS)
 
     def __iter__(self) -> Iterator[Frame]:
-        index = 0
-        origin: float | None = None
+        count, reached = 0, 0
         try:
-            for decoded in self._container.decode(self._stream):
-                if decoded.pts is not None and decoded.time_base is not None:
-                    # Streams (MPEG-TS, RTSP) start at an arbitrary clock; count from the first frame.
-                    pts_seconds = float(decoded.pts * decoded.time_base)
-                    origin = pts_seconds if origin is None else origin
-                    timestamp = pts_seconds - origin
-                else:
-                    timestamp = index / (self.fps or FALLBACK_FPS)
+            for index, timestamp, decoded in self._positioned():
+                if index < self.start_frame:
+                    continue
+                if self.end_frame is not None and index >= self.end_frame:
+                    break
                 yield Frame(index=index, timestamp=timestamp, image=upright(decoded))
-                index += 1
+                count, reached = count + 1, index + 1
         except (av.error.FFmpegError, OSError) as error:
-            raise VideoSourceError(f"{self.name}: decoding failed after {index} frames ({error})") from error
+            raise VideoSourceError(f"{self.name}: decoding failed after {count} frames ({error})") from error
         finally:
             self._container.close()
-        if index == 0:
+        if count == 0:
             raise VideoSourceError(f"{self.name}: no frame could be decoded (corrupt or truncated file?)")
         declared = self.frame_count
-        if not self.is_stream and declared and index < declared * (1 - TRUNCATION_TOLERANCE) - 1:
-            raise VideoSourceError(f"{self.name}: truncated: the file ends after {index} of its {declared} declared frames")
+        if not self.is_stream and declared:
+            expected = declared if self.end_frame is None else min(self.end_frame, declared)
+            if reached < expected - declared * TRUNCATION_TOLERANCE - 1:
+                raise VideoSourceError(f"{self.name}: truncated: the file ends after {reached} of its {declared} declared frames")
+
+    def _positioned(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
+        """Decoded frames with the index and timestamp (seconds from the first frame) of a decode from frame 0."""
+        if self.start_frame > 0 and self.fps:
+            seeked = self._from_keyframe_before(self.start_frame, self.fps)
+            if seeked is not None:
+                yield from seeked
+                return
+            self._open()  # back to the file's first frame, which seeking to 0 does not promise
+        yield from self._from_first_frame()
+
+    def _from_first_frame(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
+        origin: float | None = None
+        for index, decoded in enumerate(self._container.decode(self._stream)):
+            if decoded.pts is not None and decoded.time_base is not None:
+                # Streams (MPEG-TS, RTSP) start at an arbitrary clock; count from the first frame.
+                pts_seconds = float(decoded.pts * decoded.time_base)
+                origin = pts_seconds if origin is None else origin
+                yield index, pts_seconds - origin, decoded
+            else:
+                yield index, index / (self.fps or FALLBACK_FPS), decoded
+
+    def _from_keyframe_before(self, start_frame: int, fps: float) -> Iterator[tuple[int, float, av.VideoFrame]] | None:
+        """Seek to a keyframe at or before ``start_frame`` and decode on from there; None where the file's frames
+        carry no timestamps (the caller then decodes from frame 0)."""
+        first = next(iter(self._container.decode(self._stream)), None)
+        if first is None or first.pts is None or first.time_base is None:
+            return None
+        time_base = first.time_base
+        origin = float(first.pts * time_base)
+        step_back_s = 0.0
+        while True:
+            # Seeking goes by the demuxer's keyframe index; a keyframe shown after the target (B-frame delay) is
+            # stepped back from, 1 s, 2 s, 4 s ... until the first decoded frame is at or before the target.
+            target_s = max(0.0, start_frame / fps - step_back_s)
+            self._container.seek(int((origin + target_s) / time_base), stream=self._stream, backward=True)
+            decoded_frames = self._container.decode(self._stream)
+            head = next(decoded_frames, None)
+            if head is None or head.pts is None:
+                return None
+            head_index = round((float(head.pts * time_base) - origin) * fps)
+            if head_index <= start_frame:
+                break
+            if target_s == 0.0:
+                return None  # the container cannot seek precisely (MPEG-TS without an index)
+            step_back_s = max(1.0, 2 * step_back_s)
+
+        def positioned() -> Iterator[tuple[int, float, av.VideoFrame]]:
+            for decoded in itertools.chain([head], decoded_frames):
+                if decoded.pts is None:
+                    raise VideoSourceError(f"{self.name}: a frame after frame {start_frame} has no timestamp")
+                pts_seconds = float(decoded.pts * time_base)
+                yield round((pts_seconds - origin) * fps), pts_seconds - origin, decoded
+
+        return positioned()
 
 
 class ImageFolderSource:

@@ -1,0 +1,52 @@
+"""Clips for the batch tests, cut from the bundled sample with ffmpeg: 960x540 (quick to process), a keyframe
+every 10 frames (so that a chunk really seeks), and a container creation time (so that every run times them alike)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sealshot.batch.config import BatchConfig
+from sealshot.config import PipelineConfig
+from sealshot.vault.keys import AuthorityPrivateKey
+
+PIPELINE = PipelineConfig()
+"""The command's defaults."""
+QUALITY = "vae-ratio"
+
+
+def cut_clip(ffmpeg: str, sample: Path, out: Path, start_s: float = 0.0, creation_time: str = "2026-01-15T10:00:00Z", fmt: str | None = None) -> Path:
+    command = [ffmpeg, "-v", "error", "-y", "-ss", f"{start_s}", "-i", str(sample), "-an", "-vf", "scale=960:-2", "-g", "10"]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-metadata", f"creation_time={creation_time}"]
+    command += (["-f", fmt] if fmt else []) + [str(out)]
+    subprocess.run(command, check=True, timeout=120)
+    return out
+
+
+@pytest.fixture(scope="session")
+def clip_540p(ffmpeg: str, sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole sample (105 frames, 4.2 s, 25 fps; 8 people sealed by `run`), 960x540."""
+    return cut_clip(ffmpeg, sample_clip, tmp_path_factory.mktemp("clips") / "arcade-540p.mp4")
+
+
+@pytest.fixture(scope="session")
+def archive(ffmpeg: str, sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three short, different files: the sample from 0 s, from 1 s and from 2 s."""
+    folder = tmp_path_factory.mktemp("archive")
+    return [
+        cut_clip(ffmpeg, sample_clip, folder / f"cam{index}.mp4", start_s=float(index), creation_time=f"2026-01-15T1{index}:00:00Z")
+        for index in range(3)
+    ]
+
+
+@pytest.fixture(scope="session")
+def recipient(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "authority.pub"
+    AuthorityPrivateKey.generate().public().save(path)
+    return path
+
+
+SMALL_CHUNKS = BatchConfig(chunk_seconds=1.4, overlap_seconds=0.8)
+"""The 4.2 s clip in three chunks of 35 frames, each reading 20 frames beyond its edges."""

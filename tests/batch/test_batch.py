@@ -1,0 +1,109 @@
+"""``sealshot batch`` in this process: the same people as ``run``, once each across chunk edges, and a
+chunk run again seals nothing twice. Real clips, the real detector and a real folder vault."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sealshot.batch.config import BatchConfig
+from sealshot.batch.execute import BatchIncomplete, run_batch
+from sealshot.batch.plan import plan_archive
+from sealshot.batch.work import BatchJob, process_chunk
+from sealshot.config import RunConfig
+from sealshot.quality import get_quality
+from sealshot.report import SourceReport
+from sealshot.runner import run_sources, vault_sinks
+from sealshot.vault.store import Vault
+from sealshot.vault.verify import verify_vault
+from tests.batch.conftest import PIPELINE, QUALITY, SMALL_CHUNKS
+
+
+def _job(vault: Path, recipient: Path) -> BatchJob:
+    return BatchJob(vault=str(vault), recipient=str(recipient), pipeline=PIPELINE, quality=QUALITY)
+
+
+def _seen_at(vault: Path) -> list[float]:
+    with Vault.open(vault) as opened:
+        return sorted(row.seen_at_utc for row in opened.rows())
+
+
+@pytest.fixture(scope="module")
+def run_reference(clip_540p: Path, recipient: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[SourceReport, Path]:
+    """What ``run`` seals of the clip: 8 people."""
+    vault = tmp_path_factory.mktemp("run") / "vault"
+    (report,) = run_sources([str(clip_540p)], RunConfig(pipeline=PIPELINE, show_progress=False), get_quality(QUALITY), vault_sinks(vault, recipient))
+    assert report.error is None and report.sealed_count >= 5
+    return report, vault
+
+
+def _people(report: SourceReport) -> list[int]:
+    """Each sealed person, by the frame it was first seen in."""
+    return sorted(t.first_frame for t in report.tracks if t.snapshot_id)  # type: ignore[misc]
+
+
+def test_one_chunk_seals_what_run_seals_at_the_same_times(clip_540p: Path, recipient: Path, tmp_path: Path, run_reference) -> None:
+    reference, reference_vault = run_reference
+    plan = plan_archive([str(clip_540p)], BatchConfig(), align=PIPELINE.detect_every)
+    report = run_batch(plan, _job(tmp_path / "vault", recipient), BatchConfig(), show_progress=False)
+    (result,) = report.results
+    assert result.error is None and result.frames == 105 and result.video_seconds == pytest.approx(4.2) and result.attempts == 1
+    chosen = sorted((s["first_frame"], s["chosen_frame"]) for s in result.snapshots)
+    assert chosen == sorted((t.first_frame, t.chosen_frame) for t in reference.tracks if t.snapshot_id)
+    assert _seen_at(tmp_path / "vault") == _seen_at(reference_vault)
+    assert report.failure() is None and verify_vault(tmp_path / "vault").ok
+
+
+def test_a_person_crossing_a_chunk_edge_is_sealed_once(clip_540p: Path, recipient: Path, tmp_path: Path, run_reference) -> None:
+    reference, reference_vault = run_reference
+    plan = plan_archive([str(clip_540p)], SMALL_CHUNKS, align=PIPELINE.detect_every)
+    report = run_batch(plan, _job(tmp_path / "vault", recipient), SMALL_CHUNKS, show_progress=False)
+    assert len(report.results) == 3 and report.failure() is None
+    sealed = sorted(s["first_frame"] for r in report.results for s in r.snapshots)
+    assert sealed == _people(reference)  # the same people, each once
+    # People in view from frame 0 stay past the first edge (frame 35): the later chunks see them in their
+    # warm-up and leave them to the first chunk, which follows them to frame 55.
+    crossing = [t for t in reference.tracks if t.snapshot_id and t.first_frame == 0 and t.last_seen > 35 / 25]
+    assert crossing and report.results[1].declined >= len(crossing)
+    for result in report.results:
+        assert all(result.start_frame <= s["first_frame"] < (result.end_frame or 105) for s in result.snapshots)
+    # Seen times are those of a decode of the whole file: where a chunk chose the crop `run` chose, they are identical.
+    same_choice = {s["chosen_frame"] for r in report.results for s in r.snapshots} & {t.chosen_frame for t in reference.tracks if t.snapshot_id}
+    with Vault.open(tmp_path / "vault") as batch_vault, Vault.open(reference_vault) as run_vault:
+        batch_times = {row.frame_index: row.seen_at_utc for row in batch_vault.rows()}
+        run_times = {row.frame_index: row.seen_at_utc for row in run_vault.rows()}
+        assert len(batch_vault.rows()) == len(sealed)
+    assert same_choice and all(batch_times[frame] == run_times[frame] for frame in same_choice)
+    assert verify_vault(tmp_path / "vault").ok
+
+
+def test_a_chunk_run_again_seals_nothing_twice(clip_540p: Path, recipient: Path, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    chunk = plan_archive([str(clip_540p)], SMALL_CHUNKS, align=PIPELINE.detect_every).chunks[0]
+    first = process_chunk(chunk, _job(vault, recipient))
+    again = process_chunk(chunk, _job(vault, recipient))  # as Ray reruns a task whose worker died
+    assert first.sealed >= 3 and first.snapshots == again.snapshots
+    assert len(_seen_at(vault)) == first.sealed and verify_vault(vault).ok
+
+
+def test_a_file_that_cannot_be_read_makes_the_batch_partial(clip_540p: Path, recipient: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\0" * 4096)
+    plan = plan_archive([str(broken), str(clip_540p)], BatchConfig(), align=PIPELINE.detect_every)
+    report = run_batch(plan, _job(tmp_path / "vault", recipient), BatchConfig(), show_progress=False)
+    failure = report.failure()
+    assert isinstance(failure, BatchIncomplete) and failure.exit_code == 1 and "broken.mp4" in str(failure)
+    assert report.sealed >= 5 and report.to_json()["totals"]["problems"]
+
+
+def test_the_command_refuses_a_glob_that_matches_nothing(tmp_path: Path, recipient: Path) -> None:
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sealshot.cli", "batch", str(tmp_path / "*.mp4"), "--vault", str(tmp_path / "v"), "--recipient", str(recipient)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "matches no file" in done.stderr and not (tmp_path / "v").exists()
