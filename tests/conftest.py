@@ -111,13 +111,14 @@ def remote_vault(postgres_server, s3_server, s3_environment, tmp_path) -> str:
 
 # --- Ray (sealshot batch): a local cluster for the session -------------------------------------------------------
 @pytest.fixture(scope="session")
-def ray_cluster():
+def ray_cluster(s3_server):
     """A real local Ray cluster for the session: a head (no CPUs) and one worker node (1 CPU) as separate
-    processes on loopback (``tests/ray_cluster.py``); skips, saying why, where Ray cannot start."""
+    processes on loopback (``tests/ray_cluster.py``); skips, saying why, where Ray cannot start. Its
+    processes get the loopback S3 server's variables, as a real cluster's nodes have their credentials."""
     from tests.ray_cluster import RayCluster, RayUnavailable
 
     try:
-        cluster = RayCluster(workers=1, cpus_per_worker=1).start()
+        cluster = RayCluster(workers=1, cpus_per_worker=1, environment=s3_server.environment()).start()
     except RayUnavailable as error:
         pytest.skip(f"a Ray cluster cannot be started here: {error}")
     yield cluster

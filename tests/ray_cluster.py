@@ -55,7 +55,8 @@ def process_environment() -> dict[str, str]:
 class RayCluster:
     """``RayCluster(workers=1, cpus_per_worker=1).start()``; ``address`` for ``ray.init``; ``stop()``."""
 
-    def __init__(self, workers: int = 1, cpus_per_worker: int = 1, start_timeout_s: float = 60.0) -> None:
+    def __init__(self, workers: int = 1, cpus_per_worker: int = 1, start_timeout_s: float = 60.0, environment: dict[str, str] | None = None) -> None:
+        self.environment = process_environment() | (environment or {})
         try:
             import ray  # noqa: F401
         except ImportError as error:
@@ -94,7 +95,7 @@ class RayCluster:
                 [self.program, "start", "--block", "--disable-usage-stats", f"--object-store-memory={OBJECT_STORE_BYTES}", *arguments],
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env=process_environment(),
+                env=self.environment,
                 start_new_session=True,  # its own process group: stop() ends it and its children, nothing else
             )
 

@@ -46,12 +46,22 @@ class WorkerKiller(threading.Thread):
             time.sleep(0.1)
 
 
-def _rows(vault: Path) -> list[tuple[str, str, int]]:
+@pytest.fixture(params=["folder", "postgresql+s3"])
+def shared_vault(request, tmp_path: Path) -> str:
+    """Where the cluster seals: a folder (one machine) or PostgreSQL + S3 (what a real cluster shares)."""
+    if request.param == "folder":
+        return str(tmp_path / "ray")
+    return request.getfixturevalue("remote_vault")
+
+
+def _rows(vault: Path | str) -> list[tuple[str, str, int]]:
     with Vault.open(vault) as opened:
         return [(row.snapshot_id, row.camera_id, row.frame_index) for row in opened.rows()]
 
 
-def test_a_killed_worker_is_retried_and_everyone_is_sealed_once(ray_cluster, archive: list[Path], recipient: Path, tmp_path: Path) -> None:
+def test_a_killed_worker_is_retried_and_everyone_is_sealed_once(
+    ray_cluster, archive: list[Path], recipient: Path, tmp_path: Path, shared_vault: str
+) -> None:
     config = BatchConfig(chunk_seconds=2.2, overlap_seconds=0.8, ray=ray_cluster.address, max_retries=3)
     plan = plan_archive([str(path) for path in archive], config, align=PIPELINE.detect_every)
     assert len(plan.chunks) >= 4
@@ -61,7 +71,7 @@ def test_a_killed_worker_is_retried_and_everyone_is_sealed_once(ray_cluster, arc
     killer = WorkerKiller(ray_cluster)
     killer.start()
     try:
-        on_ray = run_batch(plan, dataclasses.replace(here, vault=str(tmp_path / "ray")), config, show_progress=False)
+        on_ray = run_batch(plan, dataclasses.replace(here, vault=shared_vault), config, show_progress=False)
     finally:
         killer.done.set()
         killer.join()
@@ -76,8 +86,8 @@ def test_a_killed_worker_is_retried_and_everyone_is_sealed_once(ray_cluster, arc
         return sorted((r.camera_id, s["first_frame"], s["snapshot_id"]) for r in report.results for s in r.snapshots)
 
     assert people(on_ray) == people(expected) and len(people(on_ray)) >= 10
-    rows = _rows(tmp_path / "ray")
+    rows = _rows(shared_vault)
     assert sorted(row[0] for row in rows) == sorted(p[2] for p in people(on_ray))
     assert sorted(rows) == sorted(_rows(tmp_path / "in-process"))
-    verified = verify_vault(tmp_path / "ray")
+    verified = verify_vault(shared_vault)
     assert verified.ok, verified.problems

@@ -215,12 +215,8 @@ class CameraSealer:
             raise VaultError(f"snapshot of camera {metadata.get('camera_id')!r} given to the sealer of camera {self.camera_id!r}")
         if snapshot_id is not None and not SNAPSHOT_ID.match(snapshot_id):
             raise VaultError(f"snapshot id {snapshot_id!r} must be 32 lower-case hex digits")
-        keyed = snapshot_id is not None
-        if keyed:
-            with self.vault.lock():
-                self._check_registration()
-                if snapshot_id in self._chain.sealed:
-                    return snapshot_id
+        if snapshot_id is not None and snapshot_id in self._chain.sealed:  # known sealed already: spare the encryption
+            return snapshot_id
         prepared = self.prepare(crop, metadata, snapshot_id)
         uploaded = None if self.vault.objects.writes_need_lock else self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
         with self.vault.lock():
