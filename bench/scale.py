@@ -1,4 +1,9 @@
-"""Scaling out: how fast an archive is processed on a local Ray cluster, against the single-process ``run``.
+"""Scaling out: sealing rates per vault backend, the audit chain's costs, and archives on a local Ray cluster.
+
+``--part vault``: seals per second into the folder vault and into PostgreSQL + S3 (a throw-away PostgreSQL
+cluster and moto's S3 server on loopback, ``tests/servers.py``) with 1, 4 and 16 concurrent writer processes.
+
+``--part chain``: full verification rate of the audit log, and a camera's start with and without its checkpoint.
 
 ``--part ray``: in one run, on the same archive (``--files`` clips of ``--seconds`` seconds, made with ffmpeg
 by looping the bundled sample clip, scaled to ``--height`` lines), each sealing into a real folder vault:
@@ -13,7 +18,7 @@ result, worker start-up and model loading included, cluster start-up not) and it
 same run. Every configuration runs with one PyTorch thread per process. On a 2-core machine two workers
 cannot be faster than about 2x, and the driver and Ray's own processes share those cores.
 
-Run: ``python bench/scale.py --part ray [--files 3 --seconds 20 --height 540 --chunk-seconds 10]``.
+Run: ``python bench/scale.py [--part ray|vault|chain|all] [--files 3 --seconds 20 --height 540 --chunk-seconds 10]``.
 Results: ``bench/results/scale.json`` and ``bench/results/scale.md``.
 """
 
@@ -143,8 +148,159 @@ def ray_markdown(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+# -- the vault: seals per second into each backend -----------------------------------------------------------------
+CROP_SIDE = 160  # a typical sealed face crop (the sample's crops are 90-220 px)
+
+
+def _crop(seed: int) -> Any:
+    """A smooth, face-sized test image (compresses like a real crop, unlike noise)."""
+    import cv2
+    import numpy as np
+
+    small = np.random.default_rng(seed).integers(0, 256, (10, 10, 3), dtype=np.uint8)
+    return cv2.resize(small, (CROP_SIDE, CROP_SIDE), interpolation=cv2.INTER_CUBIC)
+
+
+def _metadata(camera: str, track: int) -> dict[str, Any]:
+    return {"camera_id": camera, "track_id": track, "seen_at_utc": 1.7e9 + track, "quality": 0.5, "quality_method": "bench", "frame_index": track}
+
+
+def _writer(location: str, public: str, camera: str, count: int, start_at: float, results: Any, environment: dict[str, str]) -> None:
+    os.environ.update(environment)
+    from sealshot.vault import CameraSealer
+
+    with CameraSealer.open(location, Path(public), camera) as sealer:
+        crops = [_crop(i) for i in range(count)]
+        while time.time() < start_at:
+            time.sleep(0.001)
+        for track, crop in enumerate(crops):
+            sealer.seal(crop, _metadata(camera, track))
+    results.put((camera, time.time()))
+
+
+def _seal_rate(location: str, public: Path, writers: int, per_writer: int, environment: dict[str, str]) -> dict[str, Any]:
+    """``writers`` camera processes sealing at once into one vault, from a common start."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3.0 + 0.3 * writers  # every process has opened its sealer before the start
+    processes = [
+        context.Process(target=_writer, args=(location, str(public), f"w{writers}-{i}", per_writer, start_at, results, environment))
+        for i in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    ends = [results.get(timeout=900)[1] for _ in processes]
+    for process in processes:
+        process.join()
+    wall = max(ends) - start_at
+    return {"writers": writers, "seals": writers * per_writer, "wall_s": round(wall, 3), "seals_per_s": round(writers * per_writer / wall, 1)}
+
+
+def vault_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Seals per second into the folder vault and into PostgreSQL + S3 (servers on loopback), 1/4/16 writers."""
+    from sealshot.vault.store import Vault
+    from tests.servers import PostgresServer, S3Server, ServerUnavailable
+
+    authority = AuthorityPrivateKey.generate().public()
+    public = work / "authority.pub"
+    authority.save(public)
+    writer_counts = [int(n) for n in args.writers.split(",")]
+    rows: list[dict[str, Any]] = []
+    postgres = s3 = None
+    backends: list[str] = ["folder (SQLite + files)"]
+    try:
+        postgres, s3 = PostgresServer().start(), S3Server().start()
+        backends.append("PostgreSQL + S3 (moto)")
+    except ServerUnavailable as error:
+        print(f"PostgreSQL + S3 not measured: {error}")
+    try:
+        for backend in backends:
+            for writers in writer_counts:
+                environment: dict[str, str] = {}
+                location = str(work / f"vault-{writers}")
+                if backend != backends[0]:
+                    assert postgres is not None and s3 is not None
+                    environment = s3.environment()
+                    os.environ.update(environment)
+                    location = f"{postgres.create_database('scale')}?objects=s3://{s3.create_bucket('scale')}/v&keys={work / f'keys-{writers}'}"
+                Vault.create(location, authority, 30, "bench").close()
+                row = {"backend": backend} | _seal_rate(location, public, writers, args.seals_per_writer, environment)
+                print(f"{backend:26s} {writers:3d} writer(s): {row['seals_per_s']:7.1f} seals/s", flush=True)
+                rows.append(row)
+    finally:
+        for server in (postgres, s3):
+            if server is not None:
+                server.stop()
+    base = next(row["seals_per_s"] for row in rows if row["writers"] == writer_counts[0])
+    for row in rows:
+        row["ratio_to_one_folder_writer"] = round(row["seals_per_s"] / base, 2)
+    return {"crop_side": CROP_SIDE, "seals_per_writer": args.seals_per_writer, "rows": rows}
+
+
+def vault_markdown(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Seals per second into each backend",
+        "",
+        f"Each writer is a camera process sealing {result['seals_per_writer']} crops of {result['crop_side']}×{result['crop_side']} px; "
+        "all start together. The ratio is to one writer on the folder vault, what `run` uses. moto is a Python test "
+        "server, far slower per request than S3 or MinIO: the PostgreSQL + S3 rows are a lower bound.",
+        "",
+        "| backend | writers | seals/s | ratio to 1 folder writer |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {r['backend']} | {r['writers']} | {r['seals_per_s']} | {r['ratio_to_one_folder_writer']} |" for r in result["rows"]]
+    return lines
+
+
+# -- the chain: verification rate and a camera's start with and without its checkpoint -----------------------------
+def chain_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """A folder vault with ``--chain-entries`` sealed snapshots: full verification rate, and how long a camera
+    takes to start with its checkpoint (verifying only what is new) and without it (the whole log)."""
+    from sealshot.vault import CameraSealer
+    from sealshot.vault.sealer import checkpoint_path
+    from sealshot.vault.store import Vault
+
+    public = work / "authority.pub"
+    AuthorityPrivateKey.generate().public().save(public)
+    vault = work / "vault"
+    crop = _crop(0)
+    with CameraSealer.open(vault, public, "writer") as sealer:
+        for track in range(args.chain_entries):
+            sealer.seal(crop, _metadata("writer", track))
+    with Vault.open(vault) as opened:
+        started = time.perf_counter()
+        state, problem = opened.chain()
+        verify_s = time.perf_counter() - started
+    assert problem is None
+    CameraSealer.open(vault, public, "reader").close()  # registers it and leaves its checkpoint
+    timings = {}
+    for label, keep_checkpoint in (("with checkpoint", True), ("without checkpoint", False)):
+        if not keep_checkpoint:
+            with Vault.open(vault) as opened:
+                checkpoint_path(opened, "reader").unlink()
+        started = time.perf_counter()
+        CameraSealer.open(vault, public, "reader").close()
+        timings[label] = round(time.perf_counter() - started, 3)
+    return {"entries": state.count, "verify_s": round(verify_s, 3), "entries_per_s": round(state.count / verify_s), "camera_start_s": timings}
+
+
+def chain_markdown(result: dict[str, Any]) -> list[str]:
+    start = result["camera_start_s"]
+    return [
+        "## The chain: verification and a camera's start",
+        "",
+        f"A folder vault with {result['entries']} audit entries: full verification {result['verify_s']} s "
+        f"({result['entries_per_s']} entries/s); a camera starts in {start['with checkpoint']} s with its checkpoint "
+        f"and {start['without checkpoint']} s without it (the whole log verified).",
+    ]
+
+
 PARTS: dict[str, tuple[Callable[[argparse.Namespace, Path], dict[str, Any]], Callable[[dict[str, Any]], list[str]]]] = {
     "ray": (ray_part, ray_markdown),
+    "vault": (vault_part, vault_markdown),
+    "chain": (chain_part, chain_markdown),
 }
 """Each part: what it measures, and its Markdown section."""
 
@@ -158,17 +314,27 @@ def main() -> None:
     parser.add_argument("--chunk-seconds", type=float, default=10.0)
     parser.add_argument("--overlap-seconds", type=float, default=2.0)
     parser.add_argument("--quality", default=DEFAULT_METHOD)
+    parser.add_argument("--writers", default="1,4,16", help="vault part: concurrent writer processes to measure")
+    parser.add_argument("--seals-per-writer", type=int, default=20)
+    parser.add_argument("--chain-entries", type=int, default=2000, help="chain part: sealed snapshots in the measured vault")
     args = parser.parse_args()
     parts = list(PARTS) if args.part == "all" else [args.part]
-    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": os.getloadavg()}}
-    markdown = ["# Scaling out", ""]
+    # One results file for all parts: a part run alone replaces its own section and keeps the others'.
+    previous = json.loads((RESULTS / "scale.json").read_text()) if (RESULTS / "scale.json").exists() else {}
+    result: dict[str, Any] = {name: previous[name] for name in PARTS if name in previous and name not in parts}
     for part in parts:
-        measure_part, describe = PARTS[part]
+        load_before = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix=f"scale-{part}-") as folder:
-            result[part] = measure_part(args, Path(folder))
-        markdown += describe(result[part]) + [""]
-    result["machine"]["load_after"] = os.getloadavg()
-    markdown.append(f"Machine: {os.cpu_count()} CPUs; load average before {result['machine']['load_before'][0]:.1f}, after {result['machine']['load_after'][0]:.1f}.")
+            result[part] = PARTS[part][0](args, Path(folder))
+        result[part]["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": load_before, "load_after": os.getloadavg()}
+    markdown = ["# Scaling out", ""]
+    for part, (_, describe) in PARTS.items():
+        if part in result:
+            machine = result[part].get("machine", {})
+            markdown += describe(result[part])
+            if machine:
+                markdown.append(f"\n{machine['cpus']} CPUs; load average {machine['load_before'][0]:.1f} before, {machine['load_after'][0]:.1f} after.")
+            markdown.append("")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "scale.md").write_text("\n".join(markdown) + "\n")
