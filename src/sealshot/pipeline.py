@@ -118,6 +118,10 @@ class CameraPipeline:
     def sealed_count(self) -> int:
         return self._sealed_total
 
+    def clip_buffer_sizes(self) -> dict[int, tuple[int, int]]:
+        """Frames and bytes each open track holds for its clip (``PipelineConfig.clip_seconds``): what its memory costs."""
+        return {track_id: (len(ledger.clip), ledger.clip.byte_count) for track_id, ledger in self._ledgers.items() if ledger.clip is not None and ledger.is_open}
+
     def track_summaries(self) -> list[TrackSummary]:
         """Every track seen so far (only the open ones when ``keep_closed_tracks`` is off), in the
         order they started; no pixels."""
