@@ -1,12 +1,12 @@
 """What the optional clip (``clip_seconds``) costs: bytes per sealed snapshot, CPU per frame, memory of the buffers.
 
 Runs the camera pipeline as ``serve`` configures it (1280 px detection, ``vae-ratio``) on the 1080p arcade
-clip twice, into real vaults: without a clip and with ``--clip-seconds`` (default 2). Reports the sealed
+clip (105 frames, about 4 people at a time) twice, into real vaults: without a clip and with ``--clip-seconds`` (default 2). Reports the sealed
 files' sizes, the ``clip`` stage's time per processed frame, the CPU time of encoding one clip frame
 (``encode_clip_frame`` alone, thread CPU time), and the largest amount of encoded frames the buffers held.
 Results: ``bench/results/clip_cost.json`` and ``.md``.
 
-    python bench/clip_cost.py [--frames 250] [--clip-seconds 2]
+    PYTHONPATH=src python bench/clip_cost.py [--frames 250] [--clip-seconds 2]
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "clip_cost.json").write_text(json.dumps(result, indent=2) + "\n")
     keys = list(runs[0])
-    lines = ["# Cost of the optional clip", "", f"`{Path(args.clip).name}`, first {args.frames} frames, as `serve` runs a camera (1280 px detection, vae-ratio, one thread); {result['machine']}.", ""]
+    lines = ["# Cost of the optional clip", "", f"`{Path(args.clip).name}`, {runs[0]['frames']} frames (at most {args.frames}), as `serve` runs a camera (1280 px detection, vae-ratio, one thread); {result['machine']}.", ""]
     lines += ["| measure | " + " | ".join(f"clip_seconds = {r['clip_seconds']:g}" for r in runs) + " |", "|---|" + "---|" * len(runs)]
     lines += [f"| {key} | " + " | ".join(str(r[key]) for r in runs) + " |" for key in keys if key != "clip_seconds"]
     lines += ["", "Encoding one clip frame (cut, scale, JPEG quality 80), thread CPU time:", "", "| measure | value |", "|---|---|"]

@@ -166,3 +166,9 @@ def test_the_clip_buffers_never_exceed_their_caps(sample_clip: Path, detector) -
     assert largest == 12  # the cap was reached, and held
     assert sink.clips and all(1 <= count <= 12 for count in sink.clips)
     assert pipeline.clip_buffer_sizes() == {}  # released once sealed
+
+
+def test_a_clip_longer_than_the_limit_is_a_usage_error(tmp_path: Path, sample_clip: Path) -> None:
+    result = _sealshot("run", str(sample_clip), "--vault", "vault", "--recipient", "authority.pub", "--clip-seconds", "31", cwd=tmp_path)
+    assert result.returncode == 2 and "--clip-seconds" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "vault").exists()

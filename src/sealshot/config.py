@@ -60,6 +60,7 @@ class PipelineConfig:
     clip_side_range: tuple[int, int] = (64, 256)
     """A track's clip frames are square, twice its first face's size, kept within this range of pixels."""
     clip_jpeg_quality: int = 80
+    """JPEG quality (0-100) of the clip's frames."""
 
 
 @dataclass
