@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=SHARED_CLIP if SHARED_CLIP.exists() else BUNDLED_CLIP)
     parser.add_argument("--quality", default="vae-ratio")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clip-seconds", type=float, default=0.0, help="seal a clip of this many seconds with each snapshot (0: none)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "soak")
     args = parser.parse_args()
     ffmpeg = shutil.which("ffmpeg")
@@ -74,7 +75,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "sealshot.cli", "keygen", "--out", str(work / "keys")], check=True, env=env, stdout=subprocess.DEVNULL)
     (work / "cameras.toml").write_text(
-        f'vault = "vault"\nrecipient = "keys/authority.pub"\nquality = "{args.quality}"\nthreads = {args.threads}\n\n'
+        f'vault = "vault"\nrecipient = "keys/authority.pub"\nquality = "{args.quality}"\nthreads = {args.threads}\nclip_seconds = {args.clip_seconds}\n\n'
         f'[[camera]]\nid = "soak"\nsource = "tcp://127.0.0.1:{stream_port}"\n'
     )
     server = subprocess.Popen(
@@ -125,12 +126,14 @@ def summarise(samples: list[dict[str, float | str]], args: argparse.Namespace, w
     fps_idle = series("sealshot_processing_fps", "idle", 30.0)
     fps_busy = series("sealshot_processing_fps", "busy", idle_end + 20.0)
     last = samples[-1] if samples else {}
+    sealed = [path.stat().st_size for path in (work / "vault" / "snapshots").glob("*.seal")]
     summary = {
         "clip": str(args.clip),
         "minutes_idle": args.minutes,
         "minutes_busy": args.busy_minutes,
         "quality": args.quality,
         "threads": args.threads,
+        "clip_seconds": args.clip_seconds,
         "rss_mb_max": round(max(series("sealshot_camera_resident_megabytes")), 1) if samples else None,
         "rss_mb_at_warm_up": round(rss[0], 1) if rss else None,
         "rss_mb_at_end": round(rss[-1], 1) if rss else None,
@@ -146,6 +149,7 @@ def summarise(samples: list[dict[str, float | str]], args: argparse.Namespace, w
         "frames_dropped": last.get("sealshot_frames_dropped_total"),
         "snapshots_sealed": last.get("sealshot_snapshots_sealed_total"),
         "restarts": last.get("sealshot_camera_restarts_total"),
+        "sealed_file_bytes_mean": round(sum(sealed) / len(sealed)) if sealed else None,
         "machine": f"{os.cpu_count()} cores, shared with other work (load average at the end {os.getloadavg()[0]:.2f})",
         "serve_log": str(work / "serve.log"),
     }

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sealshot.config import PipelineConfig, RunConfig
+from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
@@ -65,6 +65,10 @@ def run(
     not_usable_below: float = typer.Option(
         _PIPELINE.not_usable_below, help="Flag a sealed crop whose calibrated 0–100 quality is below this as probably not usable (it is still sealed)."
     ),
+    clip_seconds: float = typer.Option(
+        _PIPELINE.clip_seconds, min=0.0, max=MAX_CLIP_SECONDS,
+        help="Also seal a clip of the person's region this many seconds long around the best frame, in the same sealed file; 0: none.",
+    ),
 ) -> None:
     """Detect, track and score faces; seal one best crop per person into the vault."""
     # Heavy imports stay here so that the other commands start quickly.
@@ -95,6 +99,7 @@ def run(
             motion_threshold=motion_threshold or None,
             calibration=calibration,
             not_usable_below=not_usable_below,
+            clip_seconds=clip_seconds,
         ),
         camera=camera,
         preview=preview,

@@ -17,6 +17,8 @@ CAMERA_ID = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_CAMERA_ID_LENGTH}}}")
 """What a camera id may be (the vault checks the same rule on what it seals)."""
 NOT_IN_CAMERA_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 _HASH_SUFFIX_LENGTH = 8
+MAX_CLIP_SECONDS = 30.0
+"""Longest clip a snapshot may carry (``PipelineConfig.clip_seconds``)."""
 
 
 def fit_camera_id(name: str, source: str) -> str:
@@ -52,6 +54,17 @@ class PipelineConfig:
     """Seal only the tracks first seen in frames ``[start, end)`` (end None: to the source's end); the others are
     declined (``TrackSummary.declined``), not sealed: a batch chunk's warm-up and overlap frames belong to its
     neighbours, which seal the people first seen there. None: every track is sealed."""
+    clip_seconds: float = 0.0
+    """Seal, beside each best crop, a clip of the person's region this many seconds long, centred on the best
+    frame (JPEG frames, HPKE-sealed in the same file); 0: no clip (the default); at most ``MAX_CLIP_SECONDS``."""
+    clip_max_frames: int = 150
+    """At most this many encoded frames are held per live track for its clip (lead-in included)."""
+    clip_max_bytes: int = 4_000_000
+    """At most this many bytes of encoded frames are held per live track for its clip."""
+    clip_side_range: tuple[int, int] = (64, 256)
+    """A track's clip frames are square, twice its first face's size, kept within this range of pixels."""
+    clip_jpeg_quality: int = 80
+    """JPEG quality (0-100) of the clip's frames."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sealshot.quality import FailureReason
-from sealshot.select import BestShot, Candidate, Snapshot
+from sealshot.select import BestShot, Candidate, ClipBuffer, Snapshot
 
 Box = tuple[float, float, float, float]
 _NO_PIXELS = np.zeros((0, 0, 3), np.uint8)
@@ -122,7 +122,8 @@ class TrackSummary:
 class TrackLedger:
     """Everything kept about one track while it is live, and how it ended."""
 
-    def __init__(self, track_id: int, first_seen: float, timeline_points: int) -> None:
+    def __init__(self, track_id: int, first_seen: float, timeline_points: int, clip: ClipBuffer | None = None, clip_side: int = 0) -> None:
+        """``clip``: the track's clip buffer (``PipelineConfig.clip_seconds``), and ``clip_side`` its frames' side in pixels."""
         self.track_id = track_id
         self.first_seen = first_seen
         self.last_seen = first_seen
@@ -130,6 +131,8 @@ class TrackLedger:
         self.best_shot = BestShot()
         self.timeline = QualityTimeline(timeline_points)
         self.failures: Counter[FailureReason] = Counter()
+        self.clip = clip
+        self.clip_side = clip_side
         self.chosen: Snapshot | None = None
         """The sealed snapshot, its pixels dropped."""
         self.snapshot_id: str | None = None
@@ -178,11 +181,11 @@ class TrackLedger:
     def mark_sealed(self, snapshot: Snapshot, snapshot_id: str) -> None:
         self.chosen = dataclasses.replace(snapshot, crop=_NO_PIXELS)
         self.snapshot_id = snapshot_id
-        self.best_shot.release()
+        self._release_pixels()
 
     def mark_discarded(self, reason: str) -> None:
         self.discarded = reason
-        self.best_shot.release()
+        self._release_pixels()
 
     def mark_declined(self, reason: str) -> None:
         self.declined = reason
@@ -190,7 +193,12 @@ class TrackLedger:
 
     def mark_seal_failed(self, error: str) -> None:
         self.seal_error = error
+        self._release_pixels()
+
+    def _release_pixels(self) -> None:
         self.best_shot.release()
+        if self.clip is not None:
+            self.clip.release()
 
     def summary(self) -> TrackSummary:
         sealed = self.chosen

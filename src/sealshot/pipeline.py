@@ -12,7 +12,7 @@ import dataclasses
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -21,10 +21,10 @@ from sealshot.config import PipelineConfig
 from sealshot.detect import MTCNNDetector, crop_box
 from sealshot.detect.types import Detections
 from sealshot.errors import VaultError
-from sealshot.ledger import FrameResult, TrackedFace, TrackLedger, TrackSummary
+from sealshot.ledger import Box, FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import FaceBatch, QualityMethod, assess
 from sealshot.quality.calibration import calibration_for
-from sealshot.select import Candidate
+from sealshot.select import Candidate, ClipBuffer, EncodedFrame, clip_side, encode_clip_frame
 from sealshot.track import FaceTracker, Track
 from sealshot.track.appearance import appearance_descriptors
 from sealshot.track.cuts import ShotCutDetector, small_frame
@@ -36,8 +36,9 @@ __all__ = ["CameraPipeline", "FrameResult", "PipelineConfig", "SnapshotSink", "S
 class SnapshotSink(Protocol):
     """Where snapshots go: in production the vault's ``CameraSealer``."""
 
-    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any]) -> str:
-        """Store the crop and its metadata durably; return the snapshot's id. Raises ``VaultError`` on failure."""
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any], clip: Sequence[EncodedFrame] = ()) -> str:
+        """Store the crop and its metadata durably; return the snapshot's id. Raises ``VaultError`` on failure.
+        ``clip`` (only passed when ``PipelineConfig.clip_seconds`` is on) goes into the same sealed file."""
         ...
 
     def close(self) -> None:
@@ -117,6 +118,10 @@ class CameraPipeline:
     def sealed_count(self) -> int:
         return self._sealed_total
 
+    def clip_buffer_sizes(self) -> dict[int, tuple[int, int]]:
+        """Frames and bytes each open track holds for its clip (``PipelineConfig.clip_seconds``): what its memory costs."""
+        return {track_id: (len(ledger.clip), ledger.clip.byte_count) for track_id, ledger in self._ledgers.items() if ledger.clip is not None and ledger.is_open}
+
     def track_summaries(self) -> list[TrackSummary]:
         """Every track seen so far (only the open ones when ``keep_closed_tracks`` is off), in the
         order they started; no pixels."""
@@ -146,6 +151,7 @@ class CameraPipeline:
             looks = appearance_descriptors(frame.image, detections.boxes)
             update = self.tracker.update(detections, frame.timestamp, looks, assessment.scores)
         tracked: list[TrackedFace] = []
+        clip_faces: list[tuple[TrackLedger, Box, bool]] = []
         with self._timer.measure("select"):
             for index, track_id in enumerate(update.tracked.tracker_id.tolist()):
                 box: tuple[float, float, float, float] = tuple(float(v) for v in detections.boxes[index])  # type: ignore[assignment]
@@ -153,15 +159,33 @@ class CameraPipeline:
                 failure = assessment.reasons[index]
                 ledger = self._ledgers.get(track_id)
                 if ledger is None:
-                    ledger = self._ledgers[track_id] = TrackLedger(track_id, frame.timestamp, self.config.timeline_points)
+                    ledger = self._ledgers[track_id] = self._new_ledger(track_id, frame.timestamp, box)
                 crop = crop_box(frame.image, detections.boxes[index], self.config.crop_margin)
                 new_best = ledger.add(Candidate(crop, quality, frame.index, frame.timestamp, box), failure)
+                if ledger.clip is not None:
+                    clip_faces.append((ledger, box, new_best))
                 tracked.append(
                     TrackedFace(frame.index, frame.timestamp, track_id, box, float(detections.scores[index]), quality, failure, new_best)
                 )
+        if clip_faces:
+            with self._timer.measure("clip"):
+                self._record_clip_frames(frame, clip_faces)
         with self._timer.measure("seal"):
             self._close_all(update.ended)
         return FrameResult(frame.index, frame.timestamp, tuple(tracked))
+
+    def _new_ledger(self, track_id: int, first_seen: float, box: Box) -> TrackLedger:
+        if self.config.clip_seconds <= 0:
+            return TrackLedger(track_id, first_seen, self.config.timeline_points)
+        clip = ClipBuffer(self.config.clip_seconds, self.config.clip_max_frames, self.config.clip_max_bytes)
+        return TrackLedger(track_id, first_seen, self.config.timeline_points, clip, clip_side(box, *self.config.clip_side_range))
+
+    def _record_clip_frames(self, frame: Frame, faces: list[tuple[TrackLedger, Box, bool]]) -> None:
+        """One JPEG of each tracked person's region into its track's clip buffer (in memory only)."""
+        for ledger, box, new_best in faces:
+            assert ledger.clip is not None
+            encoded = encode_clip_frame(frame.image, box, ledger.clip_side, frame.index, frame.timestamp, self.config.clip_jpeg_quality)
+            ledger.clip.add(encoded, new_best)
 
     def finish(self) -> None:
         """End of stream, shutdown or a failed sink: try to seal the best shot of every open track."""
@@ -238,8 +262,13 @@ class CameraPipeline:
             calibrated = self.calibration.one(snapshot.quality)
             flagged = None if calibrated is None else calibrated < self.config.not_usable_below
             snapshot = dataclasses.replace(snapshot, quality_0_100=calibrated, probably_not_usable=flagged)
+        clip = ledger.clip.clip() if ledger.clip is not None else ()
         try:
-            snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
+            if clip:
+                metadata = snapshot.metadata() | {"clip_frames": len(clip), "clip_first": clip[0].timestamp, "clip_last": clip[-1].timestamp}
+                snapshot_id = self.sink.seal(snapshot.crop, metadata, clip=clip)
+            else:  # the call every sink understands, and the same sealed bytes as before clips existed
+                snapshot_id = self.sink.seal(snapshot.crop, snapshot.metadata())
         except VaultError as error:
             ledger.mark_seal_failed(str(error))
             self._retire(ledger)

@@ -38,6 +38,9 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
     assert len(phone.camera_id) <= 64 and phone.camera_id.startswith("a-very-long-name")
     assert phone.source == str(tmp_path / "clips" / Path(phone.source).name)
     assert load_config(path, metrics="off").metrics is None
+    assert lobby.clip_seconds == 0 and lobby.pipeline().clip_seconds == 0  # no clip unless asked for
+    path.write_text(GOOD.replace("threads = 2", "clip_seconds = 2"))
+    assert [camera.pipeline().clip_seconds for camera in load_config(path).cameras] == [2, 2]
 
 
 @pytest.mark.parametrize(
@@ -50,6 +53,9 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
         (lambda t: t.replace('metrics = "127.0.0.1:9200"', 'metrics = "localhost"'), r"cameras.toml:1: metrics: 'localhost' is not HOST:PORT"),
         (lambda t: t + '\n[[camera]]\nid = "lobby"\nsource = "tcp://127.0.0.1:1"\n', r"cameras.toml:16: \[\[camera\]\] #3: camera id 'lobby' is used twice"),
         (lambda t: t.replace("[[camera]]\nid", "[[camera]\nid", 1), r"not valid TOML"),
+        (lambda t: t.replace("detect_every = 3", "clip_seconds = -1"), r"cameras.toml:13: \[\[camera\]\] #2: clip_seconds must be from 0 \(no clip\) to 30"),
+        (lambda t: t.replace("threads = 2", "clip_seconds = 45.5"), r"cameras.toml:4: clip_seconds must be from 0 \(no clip\) to 30, not 45.5"),
+        (lambda t: t.replace("threads = 2", 'clip_seconds = "2"'), r"cameras.toml:4: clip_seconds must be a number"),
     ],
 )
 def test_mistakes_name_the_line_and_key(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]

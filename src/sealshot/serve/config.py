@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection
 
-from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, PipelineConfig, fit_camera_id
+from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, MAX_CLIP_SECONDS, NOT_IN_CAMERA_ID, PipelineConfig, fit_camera_id
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import InputError
 from sealshot.track.config import TrackerConfig
@@ -69,6 +69,8 @@ class CameraSettings:
     """A live stream that sends nothing for this long is taken as lost and reconnected."""
     max_behind_s: float = 1.0
     """When decoding falls this far behind live (a loaded host), packets are skipped to the next keyframe."""
+    clip_seconds: float = _PIPELINE.clip_seconds
+    """Seal a clip of each person's region around the best frame, this many seconds long; 0: none."""
 
     @property
     def is_live(self) -> bool:
@@ -82,6 +84,7 @@ class CameraSettings:
             detect_every=self.detect_every,
             timeline_points=self.timeline_points,
             keep_closed_tracks=False,
+            clip_seconds=self.clip_seconds,
         )
 
 
@@ -123,6 +126,7 @@ _CAMERA_TYPES: dict[str, type | tuple[type, ...]] = {
     "reconnect_max_s": (int, float),
     "read_timeout_s": (int, float),
     "max_behind_s": (int, float),
+    "clip_seconds": (int, float),
 }
 _SERVE_TYPES: dict[str, type | tuple[type, ...]] = {
     "metrics": str,
@@ -175,6 +179,8 @@ def _check(path: Path, lines: _Lines, camera: int | None, table: dict[str, Any],
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be {kind}, not {value!r}")
         if key in _POSITIVE and value < 1:
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be at least 1, not {value!r}")
+        if key == "clip_seconds" and not 0 <= value <= MAX_CLIP_SECONDS:
+            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: clip_seconds must be from 0 (no clip) to {MAX_CLIP_SECONDS:g}, not {value!r}")
         if key == "thresholds" and (len(value) != 3 or not all(isinstance(v, (int, float)) for v in value)):
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: thresholds must be three numbers (P-, R-, O-Net)")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from sealshot.detect.types import Detections
+from sealshot.track.assignment import linear_sum_assignment
 from sealshot.track.appearance import appearance_distance
 from sealshot.track.config import TrackerConfig
 from sealshot.track.kalman import BoxKalman

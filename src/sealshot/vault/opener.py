@@ -10,6 +10,7 @@ the failure (see the README, "What a verification failure blocks").
 The authority private key exists only in this process's memory. Decrypted images are written only
 to the output folder the user named (never inside the vault), after the ``opened`` entry, signed
 with the authority key, has been committed to the audit log; the folder is checked before that.
+A snapshot sealed with a clip gives, beside ``ID.png``, ``ID.clip.mp4`` (its JPEG frames as sealed).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sealshot.vault.audit import AuditEntry
+from sealshot.vault.clip import CLIP_VIDEO_SUFFIX, ClipFrame, clip_video
 from sealshot.vault.encoding import atomic_write, describe_os_error, make_private_directory, plain
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPrivateKey
 from sealshot.vault.scope import Scope, iso
-from sealshot.vault.sealed import SealedFile, unseal
+from sealshot.vault.sealed import SealedFile, unseal_with_clip
 from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
@@ -33,16 +35,21 @@ MANIFEST_NAME = "manifest.json"
 
 @dataclass(frozen=True)
 class OpenedImage:
-    """One decrypted snapshot, in memory: its PNG and its authenticated metadata (from the sealed header)."""
+    """One decrypted snapshot, in memory: its PNG, its authenticated metadata (from the sealed header) and
+    its clip's frames, if it was sealed with one."""
 
     snapshot_id: str
     png: bytes
     metadata: dict[str, Any]
+    clip: tuple[ClipFrame, ...] = ()
 
 
 @dataclass
 class OpenResult:
     written: list[Path] = field(default_factory=list)
+    """The PNG of each opened snapshot."""
+    clips: list[Path] = field(default_factory=list)
+    """The clip video of each opened snapshot that was sealed with one."""
     failures: list[str] = field(default_factory=list)
     verification_problems: list[str] = field(default_factory=list)
     entry: AuditEntry | None = None
@@ -107,7 +114,14 @@ def open_snapshots(
         target = out / f"{image.snapshot_id}.png"
         atomic_write(target, image.png, mode=0o600)
         result.written.append(target)
-        manifest.append(image.metadata | {"image": target.name})
+        entry = image.metadata | {"image": target.name}
+        if image.clip:
+            clip_target = out / f"{image.snapshot_id}{CLIP_VIDEO_SUFFIX}"
+            atomic_write(clip_target, clip_video(image.clip), mode=0o600)
+            result.clips.append(clip_target)
+            index = [{"frame_index": f.frame_index, "timestamp": f.timestamp, "region": list(f.region)} for f in image.clip]
+            entry |= {"clip": clip_target.name, "clip_index": index}
+        manifest.append(entry)
     assert result.entry is not None
     body = {"case_id": case_id, "scope": scope.to_json(), "audit_seq": result.entry.seq, "snapshots": manifest}
     if result.verification_problems:
@@ -152,7 +166,7 @@ def open_in_memory(
             if row.snapshot_id not in in_scope:
                 reason = "its signed 'sealed' entry puts it outside the scope (index edited)" if row.snapshot_id in state.sealed else "no verified 'sealed' entry records it"
                 result.failures.append(f"snapshot {row.snapshot_id}: the index puts it in scope but {reason}; not opened")
-        images: list[tuple[str, SealedFile, bytes]] = []
+        images: list[tuple[str, SealedFile, tuple[bytes, tuple[ClipFrame, ...]]]] = []
         for snapshot_id in sorted(in_scope, key=lambda i: (float(in_scope[i].get("seen_at_utc") or 0.0), i)):
             details = in_scope[snapshot_id]
             try:
@@ -161,7 +175,7 @@ def open_in_memory(
                 sealed, _ = vault.read_sealed(snapshot_id, camera_id, details.get("file_sha256"))
                 if (sealed.metadata.get("camera_id"), sealed.metadata.get("seen_at_utc")) != (details.get("camera_id"), details.get("seen_at_utc")):
                     raise VaultError(f"snapshot {snapshot_id}: the sealed file's header disagrees with its signed entry; not opened")
-                images.append((snapshot_id, sealed, unseal(sealed, private, vault.describe_sealed(snapshot_id, camera_id))))
+                images.append((snapshot_id, sealed, unseal_with_clip(sealed, private, vault.describe_sealed(snapshot_id, camera_id))))
             except VaultError as error:
                 result.failures.append(str(error))
 
@@ -177,8 +191,8 @@ def open_in_memory(
         # The opening is on the record before any image leaves this function.
         result.entry = vault.append("opened", actor, "authority", entry_details, private.signing)
 
-    for snapshot_id, sealed, png in images:
+    for snapshot_id, sealed, (png, clip) in images:
         metadata = plain(sealed.metadata)  # authenticated by the decryption, unlike the index row
         metadata |= {"snapshot_id": snapshot_id, "sealed_at_utc": sealed.header.get("sealed_at_utc"), "seen_at": iso(float(metadata["seen_at_utc"]))}
-        result.images.append(OpenedImage(snapshot_id, png, metadata))
+        result.images.append(OpenedImage(snapshot_id, png, metadata, clip))
     return result

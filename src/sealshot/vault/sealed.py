@@ -3,6 +3,8 @@
 Layout: ``MAGIC`` (8 bytes) | header length (4 bytes, big endian) | header (canonical JSON) | HPKE ciphertext.
 The ciphertext is RFC 9180 single-shot base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
 AES-256-GCM, as ``cryptography``'s ``hpke.Suite`` returns it (encapsulated key, then AEAD output).
+Its plaintext is the PNG crop, or, when the header's ``content_type`` is ``CLIP_CONTENT_TYPE``, the PNG
+and a short clip of the person's region (``sealshot.vault.clip``).
 That API has no separate AAD argument, so the header (which holds the metadata) is bound through
 HPKE's ``info``, which RFC 9180 section 8.1 names for exactly this in single-shot use: it enters the
 key schedule, so any edited byte of the header makes decryption fail.
@@ -20,6 +22,7 @@ import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
+from sealshot.vault.clip import CLIP_CONTENT_TYPE, ClipFrame, unpack_snapshot
 from sealshot.vault.encoding import canonical_json, load_json_object
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPrivateKey, AuthorityPublicKey
@@ -61,10 +64,11 @@ def encode_png(crop: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def seal(png: bytes, header: dict[str, Any], authority: AuthorityPublicKey) -> bytes:
+def seal(plaintext: bytes, header: dict[str, Any], authority: AuthorityPublicKey) -> bytes:
+    """The sealed file of ``plaintext`` (the PNG, or ``clip.pack_snapshot``'s container) under ``header``."""
     header_bytes = canonical_json(header)
     try:
-        ciphertext = SUITE.encrypt(png, authority.encryption, info=INFO_PREFIX + header_bytes)
+        ciphertext = SUITE.encrypt(plaintext, authority.encryption, info=INFO_PREFIX + header_bytes)
     except ValueError as error:  # e.g. a low-order X25519 point: no shared secret can be derived
         raise VaultError(f"authority public key {authority.fingerprint} is not a usable X25519 key") from error
     return MAGIC + struct.pack(">I", len(header_bytes)) + header_bytes + ciphertext
@@ -100,13 +104,20 @@ def parse_sealed(data: bytes, source: str) -> SealedFile:
 
 
 def unseal(sealed: SealedFile, private: AuthorityPrivateKey, source: str) -> bytes:
-    """Decrypt to the PNG bytes, or raise if the ciphertext, the header or the key is wrong."""
+    """Decrypt to the PNG bytes (a clip, if any, left out), or raise if the ciphertext, the header or the key is wrong."""
+    png, _ = unseal_with_clip(sealed, private, source)
+    return png
+
+
+def unseal_with_clip(sealed: SealedFile, private: AuthorityPrivateKey, source: str) -> tuple[bytes, tuple[ClipFrame, ...]]:
+    """Decrypt to the PNG bytes and the clip's frames (none for a snapshot sealed without a clip)."""
     try:
-        png = SUITE.decrypt(sealed.ciphertext, private.encryption, info=INFO_PREFIX + sealed.header_bytes)
+        plaintext = SUITE.decrypt(sealed.ciphertext, private.encryption, info=INFO_PREFIX + sealed.header_bytes)
     except (InvalidTag, ValueError) as error:
         raise VaultError(
             f"sealed file {source}: decryption failed; the file or its metadata was altered, or the key is wrong"
         ) from error
+    png, clip = unpack_snapshot(plaintext, source) if sealed.header.get("content_type") == CLIP_CONTENT_TYPE else (plaintext, ())
     if not png.startswith(PNG_SIGNATURE):
         raise VaultError(f"sealed file {source}: decrypted content is not a PNG image")
-    return png
+    return png, clip

@@ -29,13 +29,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sealshot.vault.audit import CAMERA_ID, AuditEntry, ChainState, checkpoint_json, checkpoint_state, links_intact, rotation_proof_message
+from sealshot.vault.clip import CLIP_CONTENT_TYPE, ClipFrameLike, pack_snapshot
 from sealshot.vault.encoding import atomic_write, b64encode, canonical_json, make_private_directory, plain
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
@@ -204,20 +205,21 @@ class CameraSealer:
     def _record(self, row: IndexRow, recovered: bool = False) -> None:
         self.vault.append("sealed", self.actor, f"camera:{self.camera_id}", sealed_details(row, recovered), self._camera_key, insert=row)
 
-    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None) -> str:
+    def seal(self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None, clip: Sequence[ClipFrameLike] = ()) -> str:
         """Seal one RGB crop with its metadata (no pixels: ids, times, quality, box); when this returns
         it is durably in the vault, indexed and logged.
 
         ``snapshot_id`` (32 hex digits, e.g. ``snapshot_key(...)``) makes sealing idempotent: if a
         snapshot with that id is already recorded (a retried batch task), nothing is sealed again and
-        the id is returned. Without it a random id is used."""
+        the id is returned. Without it a random id is used. ``clip`` (JPEG frames of the person's region,
+        ``sealshot.vault.clip``) is sealed in the same file; without one the file holds the PNG alone, as always."""
         if metadata.get("camera_id") != self.camera_id:
             raise VaultError(f"snapshot of camera {metadata.get('camera_id')!r} given to the sealer of camera {self.camera_id!r}")
         if snapshot_id is not None and not SNAPSHOT_ID.match(snapshot_id):
             raise VaultError(f"snapshot id {snapshot_id!r} must be 32 lower-case hex digits")
         if snapshot_id is not None and snapshot_id in self._chain.sealed:  # known sealed already: spare the encryption
             return snapshot_id
-        prepared = self.prepare(crop, metadata, snapshot_id)
+        prepared = self.prepare(crop, metadata, snapshot_id, clip)
         uploaded = None if self.vault.objects.writes_need_lock else self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
         with self.vault.lock():
             self._check_registration()
@@ -231,8 +233,10 @@ class CameraSealer:
             self.save_checkpoint()
         return prepared.snapshot_id
 
-    def prepare(self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None) -> "PreparedSeal":
-        """Encode and HPKE-encrypt one crop in memory (nothing stored yet): the first step of ``seal``."""
+    def prepare(
+        self, crop: np.ndarray, metadata: Mapping[str, Any], snapshot_id: str | None = None, clip: Sequence[ClipFrameLike] = ()
+    ) -> "PreparedSeal":
+        """Encode and HPKE-encrypt one crop (and its clip, if any) in memory (nothing stored yet): the first step of ``seal``."""
         plain_metadata = plain(dict(metadata))
         snapshot_id = snapshot_id or uuid.uuid4().hex
         sealed_at = round(time.time(), 6)
@@ -241,11 +245,13 @@ class CameraSealer:
             "suite": SUITE_NAME,
             "snapshot_id": snapshot_id,
             "authority": self.vault.authority.fingerprint,
-            "content_type": "image/png",
+            "content_type": CLIP_CONTENT_TYPE if clip else "image/png",
             "sealed_at_utc": sealed_at,
             "metadata": plain_metadata,
         }
-        return PreparedSeal(snapshot_id, plain_metadata, sealed_at, seal(encode_png(crop), header, self.vault.authority))
+        png = encode_png(crop)
+        plaintext = pack_snapshot(png, clip) if clip else png
+        return PreparedSeal(snapshot_id, plain_metadata, sealed_at, seal(plaintext, header, self.vault.authority))
 
     def save_checkpoint(self) -> None:
         """Remember the verified chain (``cameras/ID.chain.json`` beside the camera keys), so that the next
