@@ -6,6 +6,11 @@ of a few rows. This is the same algorithm (the shortest augmenting path of Crous
 rectangular assignment algorithms", IEEE TAES 2016, as SciPy's ``rectangular_lsap.cpp`` implements it),
 step for step, so that it returns the same assignment as SciPy, ties included
 (``tests/track/test_assignment.py`` checks it against SciPy).
+
+Why not a small library instead: ``lap`` (LAPJV, used by ByteTrack) was tried and returns a
+non-minimal assignment on tracker-like matrices with refused pairs (hypothesis found
+``[[0, R, R, R], [R, R, R, R], [R, R, R, R]]``, R = 1e6: cost 3R instead of 2R, leaving track 0
+unmatched); a wrong assignment here is a broken track, so this faithful port is kept.
 """
 
 from __future__ import annotations
