@@ -165,36 +165,39 @@ def _metadata(camera: str, track: int) -> dict[str, Any]:
     return {"camera_id": camera, "track_id": track, "seen_at_utc": 1.7e9 + track, "quality": 0.5, "quality_method": "bench", "frame_index": track}
 
 
-def _writer(location: str, public: str, camera: str, count: int, start_at: float, results: Any, environment: dict[str, str]) -> None:
+def _writer(location: str, public: str, camera: str, count: int, ready: Any, go: Any, results: Any, environment: dict[str, str]) -> None:
     os.environ.update(environment)
     from sealshot.vault import CameraSealer
 
     with CameraSealer.open(location, Path(public), camera) as sealer:
         crops = [_crop(i) for i in range(count)]
-        while time.time() < start_at:
-            time.sleep(0.001)
+        ready.put(camera)
+        go.wait()
         for track, crop in enumerate(crops):
             sealer.seal(crop, _metadata(camera, track))
-    results.put((camera, time.time()))
+        results.put((camera, time.time()))
 
 
 def _seal_rate(location: str, public: Path, writers: int, per_writer: int, environment: dict[str, str]) -> dict[str, Any]:
-    """``writers`` camera processes sealing at once into one vault, from a common start."""
+    """``writers`` camera processes sealing at once into one vault, released together once all have opened it."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + 3.0 + 0.3 * writers  # every process has opened its sealer before the start
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
     processes = [
-        context.Process(target=_writer, args=(location, str(public), f"w{writers}-{i}", per_writer, start_at, results, environment))
+        context.Process(target=_writer, args=(location, str(public), f"w{writers}-{i}", per_writer, ready, go, results, environment))
         for i in range(writers)
     ]
     for process in processes:
         process.start()
+    for _ in processes:
+        ready.get(timeout=900)
+    start = time.time()
+    go.set()
     ends = [results.get(timeout=900)[1] for _ in processes]
     for process in processes:
         process.join()
-    wall = max(ends) - start_at
+    wall = max(ends) - start
     return {"writers": writers, "seals": writers * per_writer, "wall_s": round(wall, 3), "seals_per_s": round(writers * per_writer / wall, 1)}
 
 

@@ -731,6 +731,7 @@ def writer_lock(root: Path, timeout_s: float = DEFAULTS.lock_timeout_s) -> Itera
         raise VaultError(f"cannot take the writer lock {root / LOCK_NAME}: {describe_os_error(error)}") from error
     try:
         deadline = time.monotonic() + timeout_s
+        pause = 0.001  # short at first: most waits are one other writer's seal, a few milliseconds
         while True:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -741,7 +742,8 @@ def writer_lock(root: Path, timeout_s: float = DEFAULTS.lock_timeout_s) -> Itera
                         f"vault {root} is busy: another process has held its writer lock for over {timeout_s:g} s; "
                         "try again later, or stop the other sealshot process"
                     ) from None
-                time.sleep(0.05)
+                time.sleep(pause)
+                pause = min(2 * pause, 0.05)
         yield
     finally:
         os.close(descriptor)
