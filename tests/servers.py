@@ -88,13 +88,19 @@ class PostgresServer:
         done = self._run(self._initdb, "-D", str(data), "-U", self.user, "--auth=trust", "--no-sync", "-E", "UTF8")
         if done.returncode != 0:
             raise ServerUnavailable(f"initdb failed: {done.stderr.strip()[-300:]}")
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c max_connections=200"
-        done = self._run(self._pg_ctl, "-D", str(data), "-l", str(self.folder / "log"), "-o", options, "-w", "-t", "60", "start")
-        if done.returncode != 0:
-            log = (self.folder / "log").read_text(errors="replace")[-500:] if (self.folder / "log").exists() else ""
-            raise ServerUnavailable(f"pg_ctl start failed: {done.stderr.strip()[-300:]} {log}")
+        self.start_server()
         self._started = True
         return self
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (``start_server`` brings it back on the same port)."""
+        self._run(self._pg_ctl, "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop", timeout_s=60)
+
+    def start_server(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c max_connections=200"
+        done = self._run(self._pg_ctl, "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-o", options, "-w", "-t", "60", "start")
+        if done.returncode != 0:
+            raise ServerUnavailable(f"pg_ctl start failed: {done.stderr.strip()[-300:]}")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"

@@ -47,6 +47,11 @@ class VaultError(SealshotError):
     exit_code = 4
 
 
+class VaultUnavailable(VaultError):
+    """The vault's database or object store could not be reached (a server restarting, a network
+    outage): worth trying again, unlike a refusal."""
+
+
 class ModelError(SealshotError):
     """A model's weights or an optional dependency (extra) is missing or cannot be loaded."""
 

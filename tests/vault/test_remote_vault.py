@@ -253,3 +253,33 @@ def test_a_camera_role_with_the_documented_grants_seals_but_cannot_read_or_delet
             sealer.vault.index.query("DELETE FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
     report = verify_vault(remote_vault)
     assert report.ok and report.snapshots == 1
+
+
+def test_a_database_restart_during_a_run_loses_no_snapshot(remote_vault, authority, postgres_server) -> None:
+    """The database goes away between two seals and comes back 2 s later: the second seal waits, reconnects
+    and lands; an outage longer than the retry window is a clear error (exit 4), never a silent loss."""
+    import threading
+
+    from sealshot.errors import VaultUnavailable
+    from sealshot.vault.store import VaultSettings
+
+    with CameraSealer.open(remote_vault, authority.public_path, "cam1") as sealer:
+        first = seal(sealer, _make_snapshot("cam1", 1))
+        postgres_server.stop_server()
+        restart = threading.Timer(2.0, postgres_server.start_server)
+        restart.start()
+        try:
+            second = seal(sealer, _make_snapshot("cam1", 2))
+        finally:
+            restart.join()
+    with Vault.open(remote_vault) as vault:
+        assert sorted(row.snapshot_id for row in vault.rows()) == sorted([first, second])
+    assert verify_vault(remote_vault).ok
+
+    with CameraSealer.open(remote_vault, authority.public_path, "cam1", settings=VaultSettings(outage_retry_s=1.0)) as sealer:
+        postgres_server.stop_server()
+        try:
+            with pytest.raises(VaultUnavailable, match="cannot be reached"):
+                seal(sealer, _make_snapshot("cam1", 3))
+        finally:
+            postgres_server.start_server()

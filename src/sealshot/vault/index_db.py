@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
-from sealshot.vault.errors import VaultError
+from sealshot.vault.errors import VaultError, VaultUnavailable
 
 Params = Sequence[Any]
 
@@ -176,6 +176,10 @@ def postgres_schema(script: str) -> str:
 
 def _postgres_error(name: str, error: Exception) -> VaultError:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    import psycopg
+
+    if isinstance(error, psycopg.OperationalError) and not isinstance(error, psycopg.errors.LockNotAvailable):
+        return VaultUnavailable(f"index {name}: the database cannot be reached ({text})")
     return VaultError(f"index {name}: {text}")
 
 
@@ -197,17 +201,29 @@ class PostgresIndex:
         except ImportError as error:
             raise VaultError("a PostgreSQL vault needs psycopg: pip install 'sealshot[scale]'") from error
         self._psycopg = psycopg
+        self._url = url
         self.name = display
         self.lock_timeout_s = lock_timeout_s
-        try:
-            self.connection = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(min(lock_timeout_s, 30))))
-        except psycopg.Error as error:
-            raise VaultError(f"cannot connect to the vault database {display}: {_postgres_error(display, error)}") from error
-        self.connection.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        self.connection = self._connect()
         if create:
             self.create_schema(SNAPSHOTS_TABLE + POSTGRES_EXTRA)
 
+    def _connect(self) -> Any:
+        try:
+            connection = self._psycopg.connect(self._url, autocommit=True, connect_timeout=max(1, int(min(self.lock_timeout_s, 30))))
+            connection.execute(f"SET lock_timeout = '{int(self.lock_timeout_s * 1000)}ms'")
+        except self._psycopg.Error as error:
+            raise VaultUnavailable(f"cannot connect to the vault database {self.name}: {_postgres_error(self.name, error)}") from error
+        return connection
+
+    def _alive(self) -> None:
+        """After a lost connection (a server restart), the next call connects again instead of failing for good."""
+        if self.connection.closed or self.connection.broken:
+            self.connection.close()
+            self.connection = self._connect()
+
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        self._alive()
         try:
             return _PostgresExecutor(self.connection).execute(sql, params)
         except self._psycopg.Error as error:
@@ -215,6 +231,7 @@ class PostgresIndex:
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresExecutor]:
+        self._alive()
         try:
             with self.connection.transaction():
                 # The chain's single order: one appender at a time, each sees the committed head.
@@ -243,6 +260,7 @@ class PostgresIndex:
     def advisory_lock(self, key: int, what: str) -> Iterator[None]:
         """The vault's writer lock, as a session advisory lock (released if the session dies). Waiting
         is done by the server, first come first served, up to ``lock_timeout``."""
+        self._alive()
         try:
             self.connection.execute("SELECT pg_advisory_lock(%s)", (key,))
         except self._psycopg.errors.LockNotAvailable as error:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol
 
 from sealshot.vault.encoding import TEMP_PREFIX, atomic_write, describe_os_error, fsync_directory, shred
-from sealshot.vault.errors import VaultError
+from sealshot.vault.errors import VaultError, VaultUnavailable
 from sealshot.vault.location import S3Location
 from sealshot.vault.sealed import SEALED_SUFFIX
 
@@ -163,8 +163,10 @@ class S3Objects:
     def _failure(self, what: str, error: Exception) -> VaultError:
         if isinstance(error, self._client_error):
             code = error.response.get("Error", {}).get("Code", "")
+            if code in ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"):
+                return VaultUnavailable(f"{what}: S3 is unavailable ({code})")
             return VaultError(f"{what}: S3 refused ({code or error})")
-        return VaultError(f"{what}: {error}")
+        return VaultUnavailable(f"{what}: S3 cannot be reached ({error})")  # connection refused, timeouts, DNS
 
     def write(self, snapshot_id: str, camera_id: str, blob: bytes) -> str:
         key = self._key(snapshot_id, camera_id)

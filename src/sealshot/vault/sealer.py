@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sealshot.vault.audit import CAMERA_ID, AuditEntry, ChainState, checkpoint_json, checkpoint_state, links_intact, rotation_proof_message
 from sealshot.vault.clip import CLIP_CONTENT_TYPE, ClipFrameLike, pack_snapshot
 from sealshot.vault.encoding import atomic_write, b64encode, canonical_json, make_private_directory, plain
-from sealshot.vault.errors import VaultError
+from sealshot.vault.errors import VaultError, VaultUnavailable
 from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
 from sealshot.vault.location import VaultLocationLike
@@ -219,7 +219,25 @@ class CameraSealer:
             raise VaultError(f"snapshot id {snapshot_id!r} must be 32 lower-case hex digits")
         if snapshot_id is not None and snapshot_id in self._chain.sealed:  # known sealed already: spare the encryption
             return snapshot_id
-        prepared = self.prepare(crop, metadata, snapshot_id, clip)
+        return self._store(self.prepare(crop, metadata, snapshot_id, clip))
+
+    def _store(self, prepared: "PreparedSeal") -> str:
+        """Store and record a prepared seal; while a remote vault cannot be reached (a database restart, a
+        network outage), try again with back-off for up to ``outage_retry_s`` instead of losing the snapshot.
+        A retry is safe: a seal that was committed before the connection dropped is found in the chain."""
+        deadline = time.monotonic() + self.vault.settings.outage_retry_s
+        pause = 0.25
+        while True:
+            try:
+                return self._store_once(prepared)
+            except VaultUnavailable as error:
+                if time.monotonic() + pause > deadline:
+                    raise
+                logger.warning("camera %s: vault unavailable, retrying in %.1f s: %s", self.camera_id, pause, error)
+                time.sleep(pause)
+                pause = min(2 * pause, 8.0)
+
+    def _store_once(self, prepared: "PreparedSeal") -> str:
         uploaded = None if self.vault.objects.writes_need_lock else self.vault.write_sealed(prepared.snapshot_id, self.camera_id, prepared.blob)
         with self.vault.lock():
             self._check_registration()

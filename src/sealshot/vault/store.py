@@ -73,6 +73,7 @@ class VaultSettings:
 
     retention_days: float = 30.0
     lock_timeout_s: float = 60.0  # how long a writer waits for another writer (the vault's lock, SQLite's lock) before giving up
+    outage_retry_s: float = 60.0  # how long a seal keeps retrying while a remote vault's database or S3 cannot be reached
 
 
 DEFAULTS = VaultSettings()
