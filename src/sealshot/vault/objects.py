@@ -177,7 +177,7 @@ class S3Objects:
         return sealed_file_name(snapshot_id)
 
     def read(self, snapshot_id: str, camera_id: str) -> bytes:
-        return self.read_name(self.location.key(SNAPSHOTS_DIR, camera_id, sealed_file_name(snapshot_id)))
+        return self.read_name(self._key(snapshot_id, camera_id))
 
     def read_name(self, name: str) -> bytes:
         url = f"s3://{self.location.bucket}/{name}"

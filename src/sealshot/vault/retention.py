@@ -60,7 +60,7 @@ def purge(vault_location: VaultLocationLike, actor: str, now: float | None = Non
             stray = set()  # sealed files that a crash left unrecorded, past retention
             for snapshot_id in set(files.sealed) - set(indexed) - set(state.sealed):
                 try:
-                    sealed, _ = vault.read_sealed(snapshot_id, "", stored=files.sealed[snapshot_id])
+                    sealed, _ = vault.read_stored(files.sealed[snapshot_id])
                 except VaultError:
                     continue
                 if sealed.metadata["seen_at_utc"] < result.cutoff_utc:

@@ -191,7 +191,7 @@ class CameraSealer:
         for snapshot_id in sorted(set(files.sealed) - recorded):
             stored = files.sealed[snapshot_id]
             try:
-                sealed, digest = self.vault.read_sealed(snapshot_id, self.camera_id, stored=stored)
+                sealed, digest = self.vault.read_stored(stored)
             except VaultError:
                 continue  # not ours to judge; verify reports it
             if sealed.metadata.get("camera_id") != self.camera_id or sealed.header.get("authority") != self.vault.authority.fingerprint:

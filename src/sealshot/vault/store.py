@@ -84,6 +84,9 @@ INDEX_COLUMNS = (
 )  # fmt: skip
 
 
+INSERT_ROW = f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({', '.join('?' for _ in INDEX_COLUMNS)})"
+
+
 @dataclass(frozen=True)
 class IndexRow:
     """One snapshot's metadata as the index holds it (never any pixel)."""
@@ -268,7 +271,7 @@ class Vault:
             tables = index.tables()
             if not {"snapshots", "audit", "vault_config"} <= tables:
                 raise VaultError(f"{where} is not a sealshot vault (its database has no vault tables)")
-            document = _remote_config_document(index)
+            document = _remote_config_document(index, tables)
             if document is None:
                 if index.query("SELECT seq FROM audit WHERE seq = 1"):
                     raise _incomplete(where)
@@ -378,7 +381,7 @@ class Vault:
             objects: ObjectStore = FolderObjects(root / SNAPSHOTS_DIR)
         else:
             index, objects = cls._connect_remote(where, settings)
-            if "vault_config" in index.tables() and _remote_config_document(index) is not None:
+            if _remote_config_document(index) is not None:
                 index.close()
                 raise VaultError(f"vault {where} has its configuration; nothing to restore")
         try:
@@ -427,7 +430,7 @@ class Vault:
             return (where.folder / CONFIG_NAME).exists()
         index, _ = cls._connect_remote(where, DEFAULTS)
         try:
-            return "vault_config" in index.tables() and _remote_config_document(index) is not None
+            return _remote_config_document(index) is not None
         finally:
             index.close()
 
@@ -499,12 +502,15 @@ class Vault:
         return load_signing_key(path, what)
 
     # -- the audit log --------------------------------------------------------------------------
-    def audit_texts(self, after_seq: int = 0, limit: int | None = None) -> list[tuple[int, str]]:
-        """The stored entries after position ``after_seq`` in order (at most ``limit``), as ``(position, text)``."""
-        sql, params = "SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq", (after_seq,)
+    def audit_texts(self, after_seq: int = 0, limit: int | None = None, up_to: int | None = None) -> list[tuple[int, str]]:
+        """The stored entries after position ``after_seq`` (to ``up_to``) in order, at most ``limit``, as ``(position, text)``."""
+        sql, params = "SELECT seq, entry FROM audit WHERE seq > ?", [after_seq]
+        if up_to is not None:
+            sql, params = sql + " AND seq <= ?", params + [up_to]
+        sql += " ORDER BY seq"
         if limit is not None:
-            sql, params = sql + " LIMIT ?", (after_seq, limit)
-        rows = self.index.query(sql, params)
+            sql, params = sql + " LIMIT ?", params + [limit]
+        rows = self.index.query(sql, tuple(params))
         result = []
         for position, text in rows:
             if not isinstance(position, int) or not isinstance(text, str):
@@ -515,9 +521,7 @@ class Vault:
     def audit_pages(self, after_seq: int = 0, up_to: int | None = None, page_size: int = AUDIT_PAGE) -> Iterator[list[tuple[int, str]]]:
         """The stored entries after ``after_seq`` (to ``up_to``), a page at a time, so a long log is never all in memory."""
         while True:
-            page = self.audit_texts(after_seq, limit=page_size)
-            if up_to is not None:
-                page = [(seq, text) for seq, text in page if seq <= up_to]
+            page = self.audit_texts(after_seq, limit=page_size, up_to=up_to)
             if not page:
                 return
             yield page
@@ -573,8 +577,7 @@ class Vault:
             entry = make_entry(seq, event, actor, signer, details, prev, key)
             sql.execute("INSERT INTO audit (seq, entry) VALUES (?, ?)", (seq, entry.text()))
             if insert is not None:
-                placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
-                sql.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", insert.to_sql())
+                sql.execute(INSERT_ROW, insert.to_sql())
             for snapshot_id in delete:
                 sql.execute("DELETE FROM snapshots WHERE snapshot_id = ?", (snapshot_id,))
             for statement, params in statements:
@@ -592,9 +595,8 @@ class Vault:
                 raise VaultError(f"vault {self.name} already has audit entries; records are only imported into an empty vault")
             for seq, text in entries:
                 sql.execute("INSERT INTO audit (seq, entry) VALUES (?, ?)", (seq, text))
-            placeholders = ", ".join("?" for _ in INDEX_COLUMNS)
             for row in rows:
-                sql.execute(f"INSERT INTO snapshots ({', '.join(INDEX_COLUMNS)}) VALUES ({placeholders})", row.to_sql())
+                sql.execute(INSERT_ROW, row.to_sql())
             for table, columns, values in extra:
                 for value in values:
                     sql.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", value)
@@ -636,20 +638,14 @@ class Vault:
         """Durably store a sealed file (hold the lock); its file name."""
         return self.objects.write(snapshot_id, camera_id, blob)
 
-    def read_sealed(
-        self, snapshot_id: str, camera_id: str, expected_sha256: str | None = None, stored: StoredObject | None = None
-    ) -> tuple[SealedFile, str]:
-        """Read, hash-check and parse one sealed file (found by id and camera, or as ``stored`` by a scan);
-        ``(parsed file, its SHA-256)``, or a ``VaultError``."""
-        where = stored.name if stored is not None else self.objects.describe(snapshot_id, camera_id)
-        data = self.objects.read_name(stored.name) if stored is not None else self.objects.read(snapshot_id, camera_id)
-        digest = hashlib.sha256(data).hexdigest()
-        if expected_sha256 is not None and digest != expected_sha256:
-            raise VaultError(f"sealed file {where} does not match its recorded hash (altered or corrupt)")
-        sealed = parse_sealed(data, where)
-        if sealed.snapshot_id != snapshot_id:
-            raise VaultError(f"sealed file {where} holds snapshot {sealed.snapshot_id}, not {snapshot_id}")
-        return sealed, digest
+    def read_sealed(self, snapshot_id: str, camera_id: str, expected_sha256: str | None = None) -> tuple[SealedFile, str]:
+        """Read, hash-check and parse one snapshot's sealed file; ``(parsed file, its SHA-256)``, or a ``VaultError``."""
+        data = self.objects.read(snapshot_id, camera_id)
+        return _checked_sealed(snapshot_id, data, self.objects.describe(snapshot_id, camera_id), expected_sha256)
+
+    def read_stored(self, stored: StoredObject) -> tuple[SealedFile, str]:
+        """Read and parse a sealed file as a scan found it (``scan_files``), recorded or not."""
+        return _checked_sealed(stored.snapshot_id, self.objects.read_name(stored.name), stored.name, None)
 
     def scan_files(self, camera_id: str | None = None) -> SnapshotFiles:
         """Everything in the object store, sorted by name (only ``camera_id``'s where the store keeps cameras apart)."""
@@ -660,19 +656,32 @@ class Vault:
         return self.objects.remove(names)
 
 
+def _checked_sealed(snapshot_id: str, data: bytes, where: str, expected_sha256: str | None) -> tuple[SealedFile, str]:
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise VaultError(f"sealed file {where} does not match its recorded hash (altered or corrupt)")
+    sealed = parse_sealed(data, where)
+    if sealed.snapshot_id != snapshot_id:
+        raise VaultError(f"sealed file {where} holds snapshot {sealed.snapshot_id}, not {snapshot_id}")
+    return sealed, digest
+
+
 def _check_folder(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise VaultError(f"vault {root} is a file, not a folder")
 
 
-def _remote_config_document(index: IndexDatabase) -> str | None:
+def _remote_config_document(index: IndexDatabase, tables: set[str] | None = None) -> str | None:
+    """The configuration document of a remote vault, or None (no ``vault_config`` table, or no row in it)."""
+    if "vault_config" not in (index.tables() if tables is None else tables):
+        return None
     rows = index.query("SELECT document FROM vault_config WHERE name = ?", (CONFIG_ROW,))
     return rows[0][0] if rows and isinstance(rows[0][0], str) else None
 
 
 def _refuse_unless_remote_creatable(where: VaultLocation, index: IndexDatabase, objects: ObjectStore) -> None:
     tables = index.tables()
-    if "vault_config" in tables and _remote_config_document(index) is not None:
+    if _remote_config_document(index, tables) is not None:
         raise VaultExists(f"{where} already holds a vault")
     if "audit" in tables and index.query("SELECT seq FROM audit WHERE seq = 1"):
         raise _incomplete(where)
