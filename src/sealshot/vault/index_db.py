@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -75,7 +75,7 @@ class IndexDatabase(Protocol):
 
     def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
 
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[Executor]:
         """A context manager yielding an ``Executor``; commits at the end, rolls back on an exception."""
         ...
 

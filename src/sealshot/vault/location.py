@@ -49,10 +49,6 @@ class VaultLocation:
     keys: Path | None = None
 
     @property
-    def is_folder(self) -> bool:
-        return self.folder is not None
-
-    @property
     def local_keys(self) -> Path:
         """The folder of this machine's signing keys for the vault (the vault folder itself when embedded)."""
         if self.folder is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sealshot.vault.console_store import CONSOLE_TABLES
+from sealshot.vault.console_store import CONSOLE_SCHEMA, CONSOLE_TABLES
 from sealshot.vault.encoding import create_exclusive, describe_os_error, make_private_directory
 from sealshot.vault.errors import VaultError
 from sealshot.vault.keys import load_signing_key
@@ -52,7 +52,6 @@ def migrate(
         if problem is not None:
             raise VaultError(f"vault {origin.name} fails verification ({problem}); repair or restore it before migrating (nothing was copied)")
         operator = origin.operator_key()
-        Vault.refuse_unless_creatable(destination)
         stored = origin.scan_files()
         if stored.temporary or stored.unexpected:
             raise VaultError(
@@ -62,8 +61,6 @@ def migrate(
         tables = [(table, columns) for table, columns in CONSOLE_TABLES if table in origin.index.tables()]
         with Vault.creating(destination, origin.config, operator, settings) as copy:
             if tables:
-                from sealshot.vault.console_store import CONSOLE_SCHEMA
-
                 copy.index.create_schema(CONSOLE_SCHEMA)
             for done, (snapshot_id, item) in enumerate(sorted(stored.sealed.items()), start=1):
                 blob = origin.objects.read_name(item.name)

@@ -230,10 +230,3 @@ class S3Objects:
 
     def is_empty(self) -> bool:
         return not self._list(self.location.key(SNAPSHOTS_DIR) + "/")
-
-    def check_bucket(self) -> None:
-        try:
-            self.client.head_bucket(Bucket=self.location.bucket)
-        except self._errors as error:
-            raise self._failure(f"bucket {self.location.bucket} cannot be reached", error) from error
-
