@@ -189,7 +189,7 @@ class TrackLedger:
 
     def mark_declined(self, reason: str) -> None:
         self.declined = reason
-        self.best_shot.release()
+        self._release_pixels()
 
     def mark_seal_failed(self, error: str) -> None:
         self.seal_error = error
