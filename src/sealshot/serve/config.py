@@ -29,6 +29,7 @@ from typing import Any, Collection
 from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, MAX_CLIP_SECONDS, NOT_IN_CAMERA_ID, PipelineConfig, fit_camera_id
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import InputError
+from sealshot.quality.registry import DEFAULT_METHOD
 from sealshot.track.config import TrackerConfig
 from sealshot.vault.location import POSTGRES_SCHEMES
 from sealshot.video.sources import STREAM_SCHEMES
@@ -46,7 +47,7 @@ class CameraSettings:
     recipient: Path
     report_dir: Path
     camera_key: Path | None = None
-    quality: str = "vae-ratio"
+    quality: str = DEFAULT_METHOD
     threads: int = 1
     """PyTorch intra-op threads (the models)."""
     opencv_threads: int = 1

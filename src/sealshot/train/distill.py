@@ -1,26 +1,51 @@
 """Train ``cr-distilled``: distil CR-FIQA-style recognisability from FaceNet and dlib into a small CNN.
 
-Training data: the CelebA calibration subset (never LFW), each image clean and in ``copies`` degraded
-copies. The degradations are the four families the VAE's denoising criterion uses (Gaussian blur,
-downscaling, darkening, noise; log-uniform levels as in ``sealshot.train.degrade``), applied here to
-the whole image with OpenCV so that the teachers see them as a camera would. Directional light,
-motion blur, defocus, JPEG and occlusion stay out of training (the cross-quality benchmark holds them out).
+Training data: CelebA (never LFW). Every image of an identity with at least two images takes part in
+the identity centres; the images of the calibration subset (``bench/calibration_set.py``, the first 7
+of each identity) are kept out of the student's training, so the 0–100 calibration is fitted on crops
+the student never saw. Each training image is used clean and in ``copies`` degraded copies.
+
+Training degradations (our own OpenCV code, applied to the whole image so that the teachers see them
+as a camera would; one kind per copy, a second kind on top in a quarter of the copies):
+
+=========  ===============================================================
+kind       what (level log-uniform in its range unless said)
+=========  ===============================================================
+blur       Gaussian blur, σ 0.5–5 px
+downscale  area downscale by 1.5–10, bilinear back
+darken     brightness × 0.08–0.85 and a gamma of 1–1.8
+noise      Gaussian noise, σ 3–40 grey levels
+shade      a side light: a smooth gain from 1 down to 0.05–0.7 across the face, at a random angle
+jpeg       JPEG at quality 5–60 (uniform)
+=========  ===============================================================
+
+Motion blur, defocus (pill-box) blur and occlusion stay out of any training: the cross-quality
+benchmark (``sealshot.evaluate.crossquality``) holds them out.
 
 Target per crop, per teacher (CR-FIQA, Boutros et al. 2023): cos(embedding, own identity centre) −
-max cos(embedding, other identity centres), centres = normalised means of the clean embeddings; the
-target is the mean over teachers. The student sees only the aligned 64×64 grey crop.
+max cos(embedding, other identity centres), centres = normalised means of the clean embeddings. Each
+teacher's target is standardised (mean 0, standard deviation 1 over the training crops) and the
+target is their mean. The student sees only the aligned 64×64 grey crop.
 
-    python -m sealshot.train.distill [--copies 1] [--epochs 24]   # writes quality/weights/cr-distilled.pt
+The steps, each resumable (teachers' embeddings are cached under ``.cache/distill``):
+
+    python -m sealshot.train.distill teach --teacher facenet     # one process per teacher
+    python -m sealshot.train.distill teach --teacher dlib
+    python -m sealshot.train.distill dataset --out data.npz       # crops and targets
+    python -m sealshot.train.distill fit --dataset data.npz [--device cuda]   # writes quality/weights/cr-distilled.pt
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import math
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -29,15 +54,23 @@ from torch.nn import functional as F
 
 from sealshot.quality.distilled import WEIGHTS, RecognisabilityNet, crops_to_tensor
 
-KINDS = ("blur", "downscale", "darken", "noise")
-RANGES = {"blur": (0.5, 5.0), "downscale": (1.5, 10.0), "darken": (0.1, 0.85), "noise": (3.0, 40.0)}
+KINDS = ("blur", "downscale", "darken", "noise", "shade", "jpeg")
+RANGES = {"blur": (0.5, 5.0), "downscale": (1.5, 10.0), "darken": (0.08, 0.85), "noise": (3.0, 40.0), "shade": (0.05, 0.7), "jpeg": (5.0, 60.0)}
+SECOND_KIND_SHARE = 0.25
 CACHE = Path(".cache") / "distill"
+CHUNK = 64
+TEACHERS = ("facenet", "dlib")
 
 
-def degrade_for_training(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    kind = KINDS[int(rng.integers(len(KINDS)))]
+def _level(kind: str, rng: np.random.Generator) -> float:
     low, high = RANGES[kind]
-    level = math.exp(rng.uniform(math.log(low), math.log(high)))
+    if kind == "jpeg":
+        return float(rng.uniform(low, high))
+    return math.exp(rng.uniform(math.log(low), math.log(high)))
+
+
+def apply_kind(image: np.ndarray, kind: str, level: float, rng: np.random.Generator) -> np.ndarray:
+    """One training degradation of an RGB uint8 image (same size)."""
     if kind == "blur":
         return cv2.GaussianBlur(image, (0, 0), level)
     if kind == "downscale":
@@ -45,65 +78,199 @@ def degrade_for_training(image: np.ndarray, rng: np.random.Generator) -> np.ndar
         small = cv2.resize(image, (max(1, round(width / level)), max(1, round(height / level))), interpolation=cv2.INTER_AREA)
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     if kind == "darken":
-        return np.clip(np.round(image.astype(np.float32) * level), 0, 255).astype(np.uint8)
-    return np.clip(np.round(image.astype(np.float32) + rng.normal(0, level, image.shape)), 0, 255).astype(np.uint8)
+        gamma = float(rng.uniform(1.0, 1.8))
+        return np.clip(np.round(255.0 * (image.astype(np.float32) / 255.0) ** gamma * level), 0, 255).astype(np.uint8)
+    if kind == "noise":
+        return np.clip(np.round(image.astype(np.float32) + rng.normal(0, level, image.shape)), 0, 255).astype(np.uint8)
+    if kind == "shade":
+        height, width = image.shape[:2]
+        angle = rng.uniform(0, 2 * np.pi)
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        along = ((xs - width / 2) * np.cos(angle) + (ys - height / 2) * np.sin(angle)) / (0.35 * max(height, width))
+        gain = level + (1 - level) / (1 + np.exp(2.5 * along))  # a smooth terminator, 1 on the lit side, `level` in shadow
+        return np.clip(np.round(image.astype(np.float32) * gain[..., None]), 0, 255).astype(np.uint8)
+    if kind == "jpeg":
+        ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(round(level))])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        return np.ascontiguousarray(cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1])
+    raise ValueError(f"unknown degradation kind {kind!r}")
+
+
+def degrade_for_training(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """A degraded copy and the name of what was done (``kind`` or ``kind+kind``)."""
+    kinds = [KINDS[int(rng.integers(len(KINDS)))]]
+    if rng.random() < SECOND_KIND_SHARE:
+        kinds.append(KINDS[int(rng.integers(len(KINDS)))])
+    for kind in kinds:
+        image = apply_kind(image, kind, _level(kind, rng), rng)
+    return image, "+".join(kinds)
 
 
 def recognisability(embeddings: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
     similarity = embeddings @ centres.T
-    own = similarity[np.arange(len(labels)), labels]
+    own = similarity[np.arange(len(labels)), labels].copy()
     similarity[np.arange(len(labels)), labels] = -np.inf
     return own - similarity.max(axis=1)
 
 
-def build(paths: Sequence[Path], labels: np.ndarray, teachers: Sequence[str], copies: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(grey crops (M, 64, 64) uint8, targets (M,), identity (M,), is_clean (M,))."""
-    from sealshot.detect.stills import faces_of_images, load_rgb
+@dataclass(frozen=True)
+class Plan:
+    """Which images take part, and the student's rows: ``copies + 1`` per training image (clean first)."""
+
+    paths: tuple[Path, ...]
+    identity: np.ndarray  # per image, dense 0..K-1
+    found: np.ndarray  # per image
+    trains: np.ndarray  # per image: a student training image (found, not in the calibration subset)
+    copies: int
+    seed: int
+
+    @property
+    def training_images(self) -> np.ndarray:
+        return np.flatnonzero(self.trains)
+
+    @property
+    def key(self) -> str:
+        text = f"{[p.name for p in self.paths]}/{self.trains.tolist()}/{self.copies}/{self.seed}/{KINDS}/{RANGES}/{SECOND_KIND_SHARE}"
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def row_images(self) -> np.ndarray:
+        return np.repeat(self.training_images, self.copies + 1)
+
+    def row_copy(self) -> np.ndarray:
+        return np.tile(np.arange(self.copies + 1), len(self.training_images))
+
+    def chunks(self, load: Callable[[Path], np.ndarray], degraded_only: bool = False) -> Iterator[tuple[np.ndarray, list[np.ndarray], list[str]]]:
+        """(student rows, their images, their degradation names), a chunk at a time, reproducibly."""
+        images_of, copy_of = self.row_images(), self.row_copy()
+        wanted = np.flatnonzero(copy_of > 0) if degraded_only else np.arange(len(images_of))
+        for start in range(0, len(wanted), CHUNK):
+            rows = wanted[start : start + CHUNK]
+            images, kinds = [], []
+            cache: dict[int, np.ndarray] = {}
+            for row in rows:
+                index, copy = int(images_of[row]), int(copy_of[row])
+                if index not in cache:
+                    cache[index] = load(self.paths[index])
+                if copy == 0:
+                    images.append(cache[index])
+                    kinds.append("clean")
+                else:
+                    degraded, kind = degrade_for_training(cache[index], np.random.default_rng([self.seed, index, copy]))
+                    images.append(degraded)
+                    kinds.append(kind)
+            yield rows, images, kinds
+
+
+def make_plan(copies: int, seed: int) -> Plan:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    from calibration_set import calibration_images  # the CelebA subset: never LFW
+
+    from sealshot.evaluate.faces import detect_files
+
+    paths, labels = calibration_images(cap=1_000_000)
+    calibration = {str(p) for p in calibration_images()[0]}
+    faces = detect_files(paths)
+    _, identity = np.unique(labels, return_inverse=True)
+    trains = faces.found & np.array([str(p) not in calibration for p in paths])
+    return Plan(tuple(paths), identity, faces.found.copy(), trains, copies, seed)
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def teach(plan: Plan, teacher: str) -> np.ndarray:
+    """The teacher's embedding of every student row (cached), computed chunk by chunk."""
+    from sealshot.detect.stills import load_rgb
     from sealshot.evaluate.faces import detect_files, embed_image_files
     from sealshot.recognize import get_comparator
 
-    faces = detect_files(paths)
-    rows = np.flatnonzero(faces.found)
-    key = hashlib.sha256(f"{[str(paths[i]) for i in rows]}/{copies}/{seed}/{teachers}".encode()).hexdigest()[:12]
-    cache = CACHE / f"{key}.npz"
-    identity = np.repeat(labels[rows], copies + 1)
-    clean = np.tile(np.r_[True, np.zeros(copies, bool)], len(rows))
-    if cache.is_file():
-        saved = np.load(cache)
-        return saved["crops"], saved["targets"], identity, clean
-    rng = np.random.default_rng(seed)
-    images, boxes, landmarks = [], [], []
-    for i in rows:
-        image = load_rgb(paths[i])
-        for copy in range(copies + 1):
-            images.append(image if copy == 0 else degrade_for_training(image, rng))
-            boxes.append(faces.chosen.boxes[i])
-            landmarks.append(faces.chosen.landmarks[i])
-    boxes_array, landmarks_array = np.asarray(boxes), np.asarray(landmarks)
-    crops = np.concatenate(
-        [faces_of_images(images[s : s + 64], [faces.chosen[int(rows[k // (copies + 1)])] for k in range(s, min(s + 64, len(images)))]).gray for s in range(0, len(images), 64)]
-    )
-    _, dense = np.unique(identity, return_inverse=True)
-    targets = np.zeros(len(images))
+    path = CACHE / f"{plan.key}-{teacher}.npy"
+    if path.is_file():
+        return np.load(path)
+    faces = detect_files(plan.paths)
+    comparator = get_comparator(teacher)
+    partial = CACHE / f"{plan.key}-{teacher}.partial.npy"
+    total = len(plan.row_images())
+    vectors = np.load(partial) if partial.is_file() else np.full((total, comparator.dim), np.nan, np.float32)
+    clean_rows = np.flatnonzero(plan.row_copy() == 0)
+    vectors[clean_rows] = embed_image_files(teacher, list(plan.paths))[0][plan.row_images()[clean_rows]]  # cached
+    for number, (rows, images, _) in enumerate(plan.chunks(load_rgb, degraded_only=True)):
+        if not np.isnan(vectors[rows[-1], 0]):
+            continue
+        index = plan.row_images()[rows]
+        vectors[rows] = comparator.embed(images, faces.chosen.boxes[index], faces.chosen.landmarks[index])
+        if number % 10 == 0:
+            _log(f"{teacher}: {rows[-1] + 1}/{total}")
+            CACHE.mkdir(parents=True, exist_ok=True)
+            np.save(partial, vectors)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    partial.unlink(missing_ok=True)
+    return vectors
+
+
+def targets_of(plan: Plan, teacher: str, vectors: np.ndarray) -> np.ndarray:
+    """CR-FIQA recognisability of each student row under one teacher, centres from every clean image."""
+    from sealshot.evaluate.faces import embed_image_files
+
+    clean, found = embed_image_files(teacher, list(plan.paths))  # cached
+    usable = found & plan.found
+    centres = np.stack([clean[usable & (plan.identity == c)].mean(axis=0) for c in range(plan.identity.max() + 1)])
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    normalised = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return recognisability(normalised, plan.identity[plan.row_images()], centres)
+
+
+def dataset(plan: Plan, teachers: Sequence[str], out: Path) -> None:
+    """Write the student's dataset: grey crops, per-teacher targets, identity, degradation name."""
+    from sealshot.detect.stills import faces_of_images, load_rgb
+    from sealshot.evaluate.faces import detect_files
+
+    from sealshot.quality import get_quality
+
+    faces = detect_files(plan.paths)
+    crops = np.zeros((len(plan.row_images()), 64, 64), np.uint8)
+    vae = np.zeros(len(crops))
+    kinds: list[str] = []
+    for rows, images, names in plan.chunks(load_rgb):
+        index = plan.row_images()[rows]
+        batch = faces_of_images(images, [faces.chosen[int(i)] for i in index])
+        crops[rows] = batch.gray
+        vae[rows] = get_quality("vae").score(batch)
+        kinds += names
+    per_teacher = {f"target_{name}": targets_of(plan, name, teach(plan, name)) for name in teachers}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, crops=crops, vae=vae, identity=plan.identity[plan.row_images()], kind=np.asarray(kinds), **per_teacher)
+    _log(f"wrote {out}: {len(crops)} crops of {len(plan.training_images)} images")
+
+
+def combined_target(data: dict[str, np.ndarray], teachers: Sequence[str]) -> tuple[np.ndarray, dict[str, list[float]]]:
+    """Each teacher's target standardised over the crops, then averaged."""
+    standardise: dict[str, list[float]] = {}
+    total = np.zeros(len(data["crops"]))
     for name in teachers:
-        comparator = get_comparator(name)
-        vectors = np.zeros((len(images), comparator.dim), np.float32)
-        vectors[clean] = embed_image_files(name, [paths[i] for i in rows])[0][np.arange(len(rows))]  # cached by the benchmark
-        degraded = np.flatnonzero(~clean)
-        for s in range(0, len(degraded), 32):
-            chunk = degraded[s : s + 32]
-            vectors[chunk] = comparator.embed([images[k] for k in chunk], boxes_array[chunk], landmarks_array[chunk])
-            if s % 640 == 0:
-                print(f"[{time.strftime('%H:%M:%S')}] {name}: {s}/{len(degraded)}", flush=True)
-        centres = np.stack([vectors[clean & (dense == c)].mean(axis=0) for c in range(dense.max() + 1)])
-        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-        targets += recognisability(vectors, dense, centres) / len(teachers)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, crops=crops, targets=targets)
-    return crops, targets, identity, clean
+        values = np.asarray(data[f"target_{name}"], np.float64)
+        standardise[name] = [float(values.mean()), float(values.std())]
+        total += (values - values.mean()) / values.std()
+    return total / len(teachers), standardise
 
 
-def train(crops: np.ndarray, targets: np.ndarray, identity: np.ndarray, epochs: int, seed: int, log=print) -> tuple[RecognisabilityNet, dict]:  # type: ignore[no-untyped-def]
+def fit(
+    crops: np.ndarray,
+    targets: np.ndarray,
+    identity: np.ndarray,
+    *,
+    width: int,
+    epochs: int,
+    seed: int,
+    device: str = "cpu",
+    batch_size: int = 128,
+    lr: float = 3e-3,
+    log: Callable[[str], None] = _log,
+) -> tuple[RecognisabilityNet, dict]:
+    """Train the student; 10 % of identities are held out for validation (Spearman with the target)."""
     from scipy.stats import spearmanr
 
     torch.manual_seed(seed)
@@ -111,77 +278,112 @@ def train(crops: np.ndarray, targets: np.ndarray, identity: np.ndarray, epochs: 
     identities = np.unique(identity)
     held = set(rng.choice(identities, max(1, len(identities) // 10), replace=False).tolist())
     validation = np.isin(identity, list(held))
-    x = crops_to_tensor(crops)
-    y = torch.as_tensor(targets, dtype=torch.float32)
-    model = RecognisabilityNet()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    x = crops_to_tensor(crops).to(device)
+    y = torch.as_tensor(targets, dtype=torch.float32, device=device)
+    model = RecognisabilityNet(width=width).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     train_rows = np.flatnonzero(~validation)
-    steps = epochs * math.ceil(len(train_rows) / 64)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
+    steps = epochs * math.ceil(len(train_rows) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        model.eval()
+        with torch.inference_mode():
+            index = torch.as_tensor(rows, device=device)
+            return torch.cat([model(x[chunk]) for chunk in torch.split(index, 1024)]).float().cpu().numpy()
+
     for epoch in range(epochs):
         model.train()
-        order = rng.permutation(train_rows)
-        for s in range(0, len(order), 64):
-            batch = torch.as_tensor(order[s : s + 64])
+        order = torch.as_tensor(rng.permutation(train_rows), device=device)
+        for batch in torch.split(order, batch_size):
             inputs = x[batch]
-            if rng.random() < 0.5:
-                inputs = torch.flip(inputs, dims=[3])
-            loss = F.smooth_l1_loss(model(inputs), y[batch], beta=0.1)
+            flip = torch.rand(len(batch), device=device) < 0.5
+            inputs = torch.where(flip[:, None, None, None], torch.flip(inputs, dims=[3]), inputs)
+            # small photometric jitter: the score should not hinge on exact exposure
+            inputs = (inputs * (1 + 0.1 * (torch.rand(len(batch), 1, 1, 1, device=device) - 0.5))).clamp(0, 1)
+            loss = F.smooth_l1_loss(model(inputs), y[batch], beta=0.5)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
         if epoch % 5 == 4 or epoch == epochs - 1:
-            model.eval()
-            with torch.inference_mode():
-                predicted = model(x[torch.as_tensor(np.flatnonzero(validation))]).numpy()
-            rho = float(spearmanr(predicted, targets[validation]).statistic)
+            rho = float(spearmanr(predict(np.flatnonzero(validation)), targets[validation]).statistic)
             log(f"epoch {epoch + 1}: loss {loss.item():.4f}, validation Spearman {rho:.3f}")
-    model.eval()
-    with torch.inference_mode():
-        predicted = torch.cat([model(chunk) for chunk in torch.split(x, 256)]).numpy()
-    meta = {"validation_spearman": float(spearmanr(predicted[validation], targets[validation]).statistic), "validation_identities": len(held)}
-    return model, meta | {"predicted": predicted}
+    model = model.cpu().eval()
+    x, device = x.cpu(), "cpu"
+    predicted = predict(np.arange(len(crops)))
+    meta = {
+        "validation_spearman": float(spearmanr(predicted[validation], targets[validation]).statistic),
+        "validation_identities": len(held),
+        "predicted_mean": float(predicted.mean()),
+        "predicted_std": float(predicted.std()),
+    }
+    return model, meta
 
 
-def main() -> int:
-    import sys
+def save(model: RecognisabilityNet, meta: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
+    torch.save({"config": model.config, "state_dict": state, "meta": meta}, out)
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=24)
-    parser.add_argument("--teachers", default="facenet,dlib")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=WEIGHTS)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-    from calibration_set import calibration_images  # the CelebA subset: never LFW
 
-    from sealshot.quality import get_quality
-    from sealshot.detect import FaceBatch
-
-    paths, labels = calibration_images()
+def fit_command(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    loaded = np.load(args.dataset)
+    data = {name: loaded[name] for name in loaded.files}
     teachers = args.teachers.split(",")
-    crops, targets, identity, clean = build(paths, labels, teachers, args.copies, args.seed)
-    print(f"{len(crops)} crops, target mean {targets.mean():.3f} (clean {targets[clean].mean():.3f}, degraded {targets[~clean].mean():.3f})", flush=True)
-    model, meta = train(crops, targets, identity, args.epochs, args.seed)
-    predicted = meta.pop("predicted")
-    vae = get_quality("vae").score(FaceBatch.from_crops(np.zeros((len(crops), 112, 112, 3), np.uint8), crops))
+    targets, standardise = combined_target(data, teachers)
+    _log(f"{len(targets)} crops; fitting width {args.width} for {args.epochs} epochs on {args.device}")
+    model, meta = fit(data["crops"], targets, data["identity"], width=args.width, epochs=args.epochs, seed=args.seed, device=args.device, lr=args.lr)
     meta |= {
         "teachers": teachers,
-        "copies": args.copies,
-        "trained_on": "CelebA calibration subset (bench/calibration_set.py), clean + degraded (blur, downscale, darken, noise)",
+        "teacher_standardise": standardise,
+        "trained_on": "CelebA outside the calibration subset, clean + degraded (blur, downscale, darken, noise, shade, jpeg)",
+        "crops": int(len(targets)),
         "parameters": sum(p.numel() for p in model.parameters()),
+        "width": args.width,
+        "epochs": args.epochs,
+        "seed": args.seed,
         "standardise": {
-            "student_mean": float(predicted.mean()), "student_std": float(predicted.std()),
-            "vae_mean": float(np.mean(vae)), "vae_std": float(np.std(vae)),
+            "student_mean": meta["predicted_mean"], "student_std": meta["predicted_std"],
+            "vae_mean": float(np.mean(data["vae"])), "vae_std": float(np.std(data["vae"])),
         },
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    torch.save({"config": model.config, "state_dict": state, "meta": meta}, args.out)
-    print(f"saved {args.out}: {meta}", flush=True)
+    save(model, meta, args.out)
+    _log(f"saved {args.out}: {json.dumps(meta)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    steps = parser.add_subparsers(dest="step", required=True)
+    teach_parser = steps.add_parser("teach", help="embed every training crop with one teacher (cached)")
+    teach_parser.add_argument("--teacher", choices=TEACHERS, required=True)
+    data_parser = steps.add_parser("dataset", help="write crops and targets to an .npz")
+    data_parser.add_argument("--teachers", default=",".join(TEACHERS))
+    data_parser.add_argument("--out", type=Path, required=True)
+    fit_parser = steps.add_parser("fit", help="train the student on a dataset .npz")
+    fit_parser.add_argument("--dataset", type=Path, required=True)
+    fit_parser.add_argument("--teachers", default=",".join(TEACHERS))
+    fit_parser.add_argument("--width", type=int, default=16)
+    fit_parser.add_argument("--epochs", type=int, default=30)
+    fit_parser.add_argument("--lr", type=float, default=3e-3)
+    fit_parser.add_argument("--device", default="cpu")
+    fit_parser.add_argument("--threads", type=int, default=1)
+    fit_parser.add_argument("--out", type=Path, default=WEIGHTS)
+    args = parser.parse_args(argv)
+    if args.step == "fit":
+        return fit_command(args)
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    plan = make_plan(args.copies, args.seed)
+    _log(f"{len(plan.paths)} images, {len(plan.training_images)} for training, {len(plan.row_images())} student crops (plan {plan.key})")
+    if args.step == "teach":
+        teach(plan, args.teacher)
+    else:
+        dataset(plan, args.teachers.split(","), args.out)
     return 0
 
 
