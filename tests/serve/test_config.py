@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sealshot.errors import InputError
+from sealshot.quality import DEFAULT_METHOD
 from sealshot.serve.config import load_config
 
 GOOD = """metrics = "127.0.0.1:9200"
@@ -79,5 +80,5 @@ def test_an_unknown_quality_method_is_named_with_its_line(tmp_path: Path) -> Non
     path.write_text(GOOD.replace("detect_every = 3", 'quality = "vea"'))
     with pytest.raises(InputError, match=r"cameras.toml:13: \[\[camera\]\] #2: unknown quality method 'vea'; available: .*vae"):
         load_config(path, quality_methods=["vae", "vae-ratio", "sharpness"])
-    with pytest.raises(InputError, match=r"cameras.toml:6: \[\[camera\]\] #1: unknown quality method 'vae-ratio'"):
-        load_config(path, quality_methods=["vae"])  # the default, where the camera does not set one
+    with pytest.raises(InputError, match=rf"cameras.toml:6: \[\[camera\]\] #1: unknown quality method '{DEFAULT_METHOD}'"):
+        load_config(path, quality_methods=["sharpness"])  # the default, where the camera does not set one
