@@ -193,21 +193,6 @@ SPLIT_AT_LEAST = 24
 """R- and O-Net candidates are split across lanes only from this many on (a frame's few refined tracks are not)."""
 
 
-def _pyramid(frames: Sequence[np.ndarray], scales: Sequence[float]) -> list[np.ndarray]:
-    """P-Net's image pyramid, ``(N, h, w, 3)`` per scale: the first level from the frames, each next one from the level
-    before it (area interpolation throughout, so every level is anti-aliased; shrinking the previous level instead of
-    the whole frame costs a fifth as much)."""
-    height, width = frames[0].shape[:2]
-    levels: list[np.ndarray] = []
-    previous: Sequence[np.ndarray] = frames
-    for scale in scales:
-        size = (int(width * scale + 1), int(height * scale + 1))
-        level = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in previous])
-        levels.append(level)
-        previous = list(level)
-    return levels
-
-
 class MTCNNDetector:
     """Three-stage cascade; each stage runs batched over every frame passed in.
 
@@ -294,9 +279,8 @@ class MTCNNDetector:
     def _stage_one(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         height, width = frames[0].shape[:2]
         scales = self._scales(height, width)
-        pyramid = _pyramid(frames, scales)
         groups = split_by_weight([scale * scale for scale in scales], self.lanes.count)
-        found = self.lanes.map(lambda group: [self._pnet_level(pyramid[k], scales[k]) for k in group], groups)
+        found = self.lanes.map(lambda group: [self._pnet_level(frames, scales[k]) for k in group], groups)
         by_level = {k: level for group, levels in zip(groups, found) for k, level in zip(group, levels)}
         kept = [level for level in (by_level[k] for k in range(len(scales))) if level is not None]
         all_boxes = [boxes for boxes, _ in kept]
@@ -321,9 +305,12 @@ class MTCNNDetector:
         return _square(refined), index
 
     @torch.inference_mode()
-    def _pnet_level(self, level: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """P-Net on one pyramid level (``(N, h, w, 3)``): its candidate boxes (after NMS within the level) and their frames."""
-        offsets, probs = self.pnet(_normalise(level))
+    def _pnet_level(self, frames: Sequence[np.ndarray], scale: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """P-Net on one pyramid level: its candidate boxes (after NMS within the level) and their frames."""
+        height, width = frames[0].shape[:2]
+        size = (int(width * scale + 1), int(height * scale + 1))
+        pyramid = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+        offsets, probs = self.pnet(_normalise(pyramid))
         face = probs[:, 1].numpy()
         idx = np.argwhere(face >= self.config.thresholds[0])
         if len(idx) == 0:
