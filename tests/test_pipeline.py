@@ -108,3 +108,24 @@ def test_a_still_scene_runs_the_full_detector_once_and_a_cut_runs_it_again(sampl
     assert min(counts[:40]) >= 1 and counts[40:] == [0] * 10
     assert pipeline.live_track_count == 0 and 1 <= len(sink.snapshots) <= max(counts[:40])
     assert all(s.last_seen < 40 / 25 for s in sink.snapshots)  # the tracks ended at the cut
+
+
+def test_two_lanes_seal_the_same_snapshots_as_one(sample_clip: Path) -> None:
+    """Sharing a frame's detection and scoring between two threads changes no track, chosen frame or crop (a quality
+    model's float rounding may depend on its batch size: scores agree to float32 precision)."""
+    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
+    results = []
+    for lanes in (1, 2):
+        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, lanes=lanes)
+        source = open_source(sample_clip)
+        sink = CollectingSink()
+        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+        for frame, _ in zip(source, range(40)):
+            pipeline.process(frame)
+        pipeline.finish()
+        summaries = pipeline.track_summaries()
+        results.append(([(s.track_id, s.first_seen, s.last_seen, s.chosen_frame) for s in summaries], [s.chosen_quality for s in summaries], [s.crop for s in sink.snapshots]))
+    (tracks_one, quality_one, crops_one), (tracks_two, quality_two, crops_two) = results
+    assert tracks_one and tracks_one == tracks_two
+    np.testing.assert_allclose(np.array(quality_one, float), np.array(quality_two, float), rtol=1e-5)
+    assert len(crops_one) == len(crops_two) and all(np.array_equal(a, b) for a, b in zip(crops_one, crops_two))

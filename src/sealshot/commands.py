@@ -57,7 +57,9 @@ def run(
     min_detections: int = typer.Option(_TRACKER.min_detections, help="Tracks with fewer detections are treated as false alarms."),
     min_peak_score: float = typer.Option(_TRACKER.min_peak_score, help="Tracks whose detector score never reaches this are treated as false alarms."),
     max_frames: Optional[int] = typer.Option(_RUN.max_frames, help="Stop each source after this many frames."),
-    threads: int = typer.Option(0, help="CPU threads for the models (0: PyTorch's default)."),
+    threads: int = typer.Option(
+        0, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one thread with PyTorch's default pool)."
+    ),
     progress: bool = typer.Option(_RUN.show_progress, help="Show a progress bar."),
     calibration: Optional[Path] = typer.Option(
         _PIPELINE.calibration, "--calibration", help="Calibration file of the quality method (`sealshot calibrate`; default: its shipped one)."
@@ -80,7 +82,7 @@ def run(
 
     console = Console(stderr=True)
     if threads:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(1)  # the lanes (PipelineConfig.lanes) are the parallelism: coarser, and no spinning pool
     try:
         method = get_quality(quality)
     except UnknownQualityMethod as error:
@@ -100,6 +102,7 @@ def run(
             calibration=calibration,
             not_usable_below=not_usable_below,
             clip_seconds=clip_seconds,
+            lanes=max(1, threads),
         ),
         camera=camera,
         preview=preview,

@@ -39,6 +39,10 @@ class PipelineConfig:
     motion_threshold: float | None = 6.0
     """A due full detection is put off while no block of a small grey copy of the frame (a 12×7 grid) changed by more
     than this many grey levels (of 255) on average since the last one: nobody new can have appeared. None: always detect."""
+    lanes: int = 1
+    """Threads one frame's work is split across (P-Net's pyramid levels, R/O-Net's candidates of a full detection, the
+    faces to score; ``sealshot.detect.lanes``), each running PyTorch single-threaded: the same results, on ``lanes``
+    cores. 1: everything on the caller's thread, with PyTorch's own intra-op threads (``torch.set_num_threads``)."""
     refine_expand: float = 1.3
     crop_margin: float = 0.3
     timeline_points: int = 2000

@@ -19,10 +19,11 @@ import numpy as np
 
 from sealshot.config import PipelineConfig
 from sealshot.detect import MTCNNDetector, crop_box
+from sealshot.detect.lanes import Lanes, split_evenly
 from sealshot.detect.types import Detections
 from sealshot.errors import VaultError
 from sealshot.ledger import Box, FrameResult, TrackedFace, TrackLedger, TrackSummary
-from sealshot.quality import FaceBatch, QualityMethod, assess
+from sealshot.quality import Assessment, FaceBatch, QualityMethod, assess
 from sealshot.quality.calibration import calibration_for
 from sealshot.select import Candidate, ClipBuffer, EncodedFrame, clip_side, encode_clip_frame
 from sealshot.track import FaceTracker, Track
@@ -92,7 +93,10 @@ class CameraPipeline:
         self.started_at_utc = started_at_utc
         self.started_at_source = started_at_source
         self.calibration = calibration_for(quality.name, config.calibration)
+        self.lanes = Lanes(config.lanes)
         self.detector = detector or MTCNNDetector(config.detector)
+        if self.lanes.count > 1 and self.detector.lanes.count == 1:
+            self.detector.lanes = self.lanes
         self.tracker = FaceTracker(config.tracker)
         cut_threshold = config.tracker.cut_threshold
         self.cuts = ShotCutDetector(cut_threshold) if cut_threshold is not None else None
@@ -146,7 +150,7 @@ class CameraPipeline:
         with self._timer.measure("align"):
             faces = FaceBatch.from_detections(frame.image, detections)
         with self._timer.measure("quality"):
-            assessment = assess(self.quality, faces)
+            assessment = self._assess(faces)
         with self._timer.measure("track"):
             looks = appearance_descriptors(frame.image, detections.boxes)
             update = self.tracker.update(detections, frame.timestamp, looks, assessment.scores)
@@ -174,6 +178,14 @@ class CameraPipeline:
             self._close_all(update.ended)
         return FrameResult(frame.index, frame.timestamp, tuple(tracked))
 
+    def _assess(self, faces: FaceBatch) -> Assessment:
+        """The quality of every face; with several lanes, the faces are shared out between them (a face's score
+        does not depend on the others scored with it)."""
+        if self.lanes.count == 1 or len(faces) < 2:
+            return assess(self.quality, faces)
+        parts = self.lanes.map(lambda rows: assess(self.quality, faces[rows]), split_evenly(len(faces), self.lanes.count))
+        return Assessment(np.concatenate([part.scores for part in parts]), tuple(reason for part in parts for reason in part.reasons))
+
     def _new_ledger(self, track_id: int, first_seen: float, box: Box) -> TrackLedger:
         if self.config.clip_seconds <= 0:
             return TrackLedger(track_id, first_seen, self.config.timeline_points)
@@ -189,10 +201,13 @@ class CameraPipeline:
 
     def finish(self) -> None:
         """End of stream, shutdown or a failed sink: try to seal the best shot of every open track."""
-        with self._timer.measure("seal"):
-            self._close_all(self.tracker.finish())
-            # Tracks whose closing was cut short by an earlier failure, so that nobody seen is dropped unreported.
-            self._seal_all([ledger for ledger in self._ledgers.values() if ledger.is_open])
+        try:
+            with self._timer.measure("seal"):
+                self._close_all(self.tracker.finish())
+                # Tracks whose closing was cut short by an earlier failure, so that nobody seen is dropped unreported.
+                self._seal_all([ledger for ledger in self._ledgers.values() if ledger.is_open])
+        finally:
+            self.lanes.close()
 
     def _detect(self, frame: Frame, small: np.ndarray) -> Detections:
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from sealshot.detect.config import MTCNNConfig
+from sealshot.detect.lanes import Lanes, split_by_weight, split_evenly
 from sealshot.detect.types import Detections
 
 _WEIGHTS = "sealshot.detect.weights"
@@ -188,11 +189,21 @@ def _crop_patches(frames: Sequence[np.ndarray], frame_index: np.ndarray, boxes: 
     return _normalise(patches)
 
 
-class MTCNNDetector:
-    """Three-stage cascade; each stage runs batched over every frame passed in."""
+SPLIT_AT_LEAST = 24
+"""R- and O-Net candidates are split across lanes only from this many on (a frame's few refined tracks are not)."""
 
-    def __init__(self, config: MTCNNConfig | None = None, threads: int | None = None) -> None:
+
+class MTCNNDetector:
+    """Three-stage cascade; each stage runs batched over every frame passed in.
+
+    With ``lanes`` (``sealshot.detect.lanes``), a full detection's work is shared between their threads:
+    P-Net's pyramid levels (by area) and R- and O-Net's candidates (in contiguous halves). The results are
+    the same as on one thread.
+    """
+
+    def __init__(self, config: MTCNNConfig | None = None, threads: int | None = None, lanes: Lanes | None = None) -> None:
         self.config = config or MTCNNConfig()
+        self.lanes = lanes or Lanes(1)
         if threads:
             torch.set_num_threads(threads)
         self.pnet = _load(PNet(), "pnet.pt")
@@ -267,24 +278,13 @@ class MTCNNDetector:
 
     def _stage_one(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         height, width = frames[0].shape[:2]
-        all_boxes, all_index = [], []
-        for scale in self._scales(height, width):
-            size = (int(width * scale + 1), int(height * scale + 1))
-            pyramid = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-            offsets, probs = self.pnet(_normalise(pyramid))
-            face = probs[:, 1].numpy()
-            idx = np.argwhere(face >= self.config.thresholds[0])
-            if len(idx) == 0:
-                continue
-            score = face[idx[:, 0], idx[:, 1], idx[:, 2]]
-            reg = offsets.numpy().transpose(0, 2, 3, 1)[idx[:, 0], idx[:, 1], idx[:, 2]]
-            xy = idx[:, [2, 1]].astype(np.float32)
-            q1 = np.floor((2 * xy + 1) / scale)
-            q2 = np.floor((2 * xy + 12) / scale)
-            boxes = np.concatenate([q1, q2, score[:, None], reg], axis=1).astype(np.float32)
-            keep = batched_nms(boxes, boxes[:, 4], idx[:, 0], 0.5)
-            all_boxes.append(boxes[keep])
-            all_index.append(idx[keep, 0])
+        scales = self._scales(height, width)
+        groups = split_by_weight([scale * scale for scale in scales], self.lanes.count)
+        found = self.lanes.map(lambda group: [self._pnet_level(frames, scales[k]) for k in group], groups)
+        by_level = {k: level for group, levels in zip(groups, found) for k, level in zip(group, levels)}
+        kept = [level for level in (by_level[k] for k in range(len(scales))) if level is not None]
+        all_boxes = [boxes for boxes, _ in kept]
+        all_index = [index for _, index in kept]
         if not all_boxes:
             return np.zeros((0, 5), np.float32), np.zeros(0, np.int64)
         boxes, index = np.concatenate(all_boxes), np.concatenate(all_index)
@@ -304,19 +304,51 @@ class MTCNNDetector:
         )
         return _square(refined), index
 
+    @torch.inference_mode()
+    def _pnet_level(self, frames: Sequence[np.ndarray], scale: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """P-Net on one pyramid level: its candidate boxes (after NMS within the level) and their frames."""
+        height, width = frames[0].shape[:2]
+        size = (int(width * scale + 1), int(height * scale + 1))
+        pyramid = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+        offsets, probs = self.pnet(_normalise(pyramid))
+        face = probs[:, 1].numpy()
+        idx = np.argwhere(face >= self.config.thresholds[0])
+        if len(idx) == 0:
+            return None
+        score = face[idx[:, 0], idx[:, 1], idx[:, 2]]
+        reg = offsets.numpy().transpose(0, 2, 3, 1)[idx[:, 0], idx[:, 1], idx[:, 2]]
+        xy = idx[:, [2, 1]].astype(np.float32)
+        q1 = np.floor((2 * xy + 1) / scale)
+        q2 = np.floor((2 * xy + 12) / scale)
+        boxes = np.concatenate([q1, q2, score[:, None], reg], axis=1).astype(np.float32)
+        keep = batched_nms(boxes, boxes[:, 4], idx[:, 0], 0.5)
+        return boxes[keep], idx[keep, 0]
+
+    def _run_on_patches(self, net: nn.Module, frames: Sequence[np.ndarray], index: np.ndarray, boxes: np.ndarray, size: int) -> list[np.ndarray]:
+        """``net`` on the patches of ``boxes``, split across the lanes when there are enough of them."""
+
+        @torch.inference_mode()
+        def run(rows: np.ndarray) -> list[np.ndarray]:
+            return [t.numpy() for t in net(_crop_patches(frames, index[rows], boxes[rows], size))]
+
+        if self.lanes.count == 1 or len(boxes) < SPLIT_AT_LEAST:
+            return run(np.arange(len(boxes)))
+        parts = self.lanes.map(run, split_evenly(len(boxes), self.lanes.count))
+        return [np.concatenate(outputs) for outputs in zip(*parts)]
+
     def _stage_two(self, frames: Sequence[np.ndarray], boxes: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        offsets, probs = self.rnet(_crop_patches(frames, index, boxes, 24))
-        score = probs[:, 1].numpy()
+        offsets, probs = self._run_on_patches(self.rnet, frames, index, boxes, 24)
+        score = probs[:, 1]
         ok = score > self.config.thresholds[1]
         boxes = np.c_[boxes[ok, :4], score[ok]]
-        index, offsets = index[ok], offsets.numpy()[ok]
+        index, offsets = index[ok], offsets[ok]
         keep = batched_nms(boxes, boxes[:, 4], index, 0.7)
         return _square(_regress(boxes[keep], offsets[keep])), index[keep]
 
     def _stage_three(
         self, frames: Sequence[np.ndarray], boxes: np.ndarray, index: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        offsets, points, probs = (t.numpy() for t in self.onet(_crop_patches(frames, index, boxes, 48)))
+        offsets, points, probs = self._run_on_patches(self.onet, frames, index, boxes, 48)
         score = probs[:, 1]
         ok = score > self.config.thresholds[2]
         boxes = np.c_[boxes[ok, :4], score[ok]]
