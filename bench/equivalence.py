@@ -3,7 +3,7 @@
 Three observable outputs, each produced through the command line exactly as a user would:
 
 * ``run`` on the bundled sample: the sealed tracks (track ids, chosen frames, quality values);
-* ``score`` on 20 LFW images with ``vae``, ``vae-ratio`` and ``pfe-facenet``: the CSV rows;
+* ``score`` on 20 LFW images with ``vae``, ``vae-ratio``, ``cr-distilled`` and ``pfe-facenet``: the CSV rows;
 * ``eval erc`` on a small LFW subset: the ERC tables (pAUC, FNMR at reject, selection gain).
 
 ``python bench/equivalence.py --record tests/golden/equivalence.json`` writes the reference (taken
@@ -27,8 +27,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LFW = (REPO_ROOT / ".." / "shared" / "data" / "lfw").resolve()
 SAMPLE = REPO_ROOT / "src" / "sealshot" / "video" / "samples" / "arcade-walkers-1080p-crf29.mp4"
-SCORE_METHODS = ("vae", "vae-ratio", "pfe-facenet")
-ERC_METHODS = "vae,vae-ratio,size,pfe-facenet"
+SCORE_METHODS = ("vae", "vae-ratio", "cr-distilled", "pfe-facenet")
+ERC_METHODS = "vae,vae-ratio,cr-distilled,size,pfe-facenet"
 RELATIVE_TOLERANCE = 1e-6
 
 

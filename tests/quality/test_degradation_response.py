@@ -17,9 +17,6 @@ PEOPLE = ("Abdullah_Gul", "Alvaro_Uribe", "Amelie_Mauresmo", "Andre_Agassi", "An
 KNOWN_EXCEPTIONS = {
     "vae-ratio": {"noise": "no generic coder compresses noise, so the ratio does not fall with it (README)",
                   "jpeg": "JPEG blocks are easy for the PNG coder: the ratio barely moves"},  # fmt: skip
-    "cr-distilled": {"light": "directional light is held out of its training: it drops 5 % at the first level, then stays flat",
-                     "noise": "rises slightly at mild noise before it falls",
-                     "jpeg": "held out of its training: not monotone"},  # fmt: skip
 }
 
 
