@@ -58,7 +58,7 @@ def run(
     min_peak_score: float = typer.Option(_TRACKER.min_peak_score, help="Tracks whose detector score never reaches this are treated as false alarms."),
     max_frames: Optional[int] = typer.Option(_RUN.max_frames, help="Stop each source after this many frames."),
     threads: int = typer.Option(
-        0, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one thread with PyTorch's default pool)."
+        _RUN.threads, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one lane with PyTorch's default pool)."
     ),
     progress: bool = typer.Option(_RUN.show_progress, help="Show a progress bar."),
     calibration: Optional[Path] = typer.Option(

@@ -87,3 +87,6 @@ class RunConfig:
     start_time_utc: float | None = None
     """UNIX time of frame 0 of every recorded source (file or folder), instead of what its metadata suggests."""
     show_progress: bool = True
+    threads: int = 2
+    """``run --threads``: lanes of the camera pipeline (``PipelineConfig.lanes``), each running PyTorch single-threaded;
+    2 uses both cores of a small host (bench/throughput.py measures this setting). 0: one lane with PyTorch's own pool."""
