@@ -79,6 +79,6 @@ def test_an_unknown_quality_method_is_named_with_its_line(tmp_path: Path) -> Non
     path = tmp_path / "cameras.toml"
     path.write_text(GOOD.replace("detect_every = 3", 'quality = "vea"'))
     with pytest.raises(InputError, match=r"cameras.toml:13: \[\[camera\]\] #2: unknown quality method 'vea'; available: .*vae"):
-        load_config(path, quality_methods=["vae", "vae-ratio", "sharpness"])
+        load_config(path, quality_methods=["vae", "vae-ratio", "sharpness", DEFAULT_METHOD])
     with pytest.raises(InputError, match=rf"cameras.toml:6: \[\[camera\]\] #1: unknown quality method '{DEFAULT_METHOD}'"):
         load_config(path, quality_methods=["sharpness"])  # the default, where the camera does not set one

@@ -435,3 +435,26 @@ def test_after_a_purge_only_the_documented_fields_remain_in_the_log(tmp_path, au
     assert naming[0]["details"]["camera_id"] == "cam1" and naming[0]["details"]["seen_at_utc"] == base_time
     assert set(naming[1]["details"]) == {"snapshot_ids", "cutoff_utc", "retention_days", "now_utc"}
     assert verify_vault(vault).ok
+
+
+def test_a_folder_made_by_another_process_between_two_checks_is_taken_as_made(tmp_path, monkeypatch):
+    """The race behind a flaky first start: the folder did not exist when looked at, then another camera made it."""
+    from sealshot.vault.encoding import make_private_directory
+
+    folder = tmp_path / "vault"
+    real_is_dir = Path.is_dir
+    looks: list[Path] = []
+
+    def is_dir_made_meanwhile(path: Path) -> bool:
+        if path == folder and not looks:
+            looks.append(path)
+            folder.mkdir()  # the other process, right after this one looked
+            return False
+        return real_is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir_made_meanwhile)
+    assert make_private_directory(folder) is False
+    assert real_is_dir(folder)
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(VaultError, match="is a file, not a folder"):
+        make_private_directory(tmp_path / "plain")

@@ -163,8 +163,8 @@ def make_private_directory(path: Path) -> bool:
     """
     if path.is_dir():
         return False
-    if path.exists():
-        raise VaultError(f"{path} is a file, not a folder")
+    # No separate "exists but is not a folder" check here: another process may create the folder between two
+    # checks (three cameras starting at once did), so only mkdir's own answer decides.
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.mkdir(mode=0o700)
