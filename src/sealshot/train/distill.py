@@ -49,7 +49,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -57,6 +57,9 @@ import torch
 from torch.nn import functional as F
 
 from sealshot.quality.distilled import WEIGHTS, RecognisabilityNet, crops_to_tensor
+
+if TYPE_CHECKING:
+    from sealshot.evaluate.faces import FileFaces
 
 KINDS = ("blur", "downscale", "darken", "noise", "shade", "jpeg")
 RANGES = {"blur": (0.5, 5.0), "downscale": (1.5, 10.0), "darken": (0.08, 0.85), "noise": (3.0, 40.0), "shade": (0.05, 0.7), "jpeg": (5.0, 60.0)}
@@ -124,7 +127,7 @@ class Plan:
 
     paths: tuple[Path, ...]
     identity: np.ndarray  # per image, dense 0..K-1
-    found: np.ndarray  # per image
+    faces: FileFaces  # per image: the face found in it, if any (detected once, cached)
     trains: np.ndarray  # per image: a student training image (found, not in the calibration subset)
     copies: int
     seed: int
@@ -144,8 +147,11 @@ class Plan:
     def row_copy(self) -> np.ndarray:
         return np.tile(np.arange(self.copies + 1), len(self.training_images))
 
-    def chunks(self, load: Callable[[Path], np.ndarray], degraded_only: bool = False) -> Iterator[tuple[np.ndarray, list[np.ndarray], list[str]]]:
-        """(student rows, their images, their degradation names), a chunk at a time, reproducibly."""
+    def chunks(
+        self, load: Callable[[Path], np.ndarray], degraded_only: bool = False
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, list[np.ndarray], list[str]]]:
+        """(student rows, the image each comes from, their images, their degradation names), a chunk at a time,
+        reproducibly."""
         images_of, copy_of = self.row_images(), self.row_copy()
         wanted = np.flatnonzero(copy_of > 0) if degraded_only else np.arange(len(images_of))
         for start in range(0, len(wanted), CHUNK):
@@ -163,7 +169,7 @@ class Plan:
                     degraded, kind = degrade_for_training(cache[index], np.random.default_rng([self.seed, index, copy]))
                     images.append(degraded)
                     kinds.append(kind)
-            yield rows, images, kinds
+            yield rows, images_of[rows], images, kinds
 
 
 def make_plan(copies: int, seed: int) -> Plan:
@@ -177,7 +183,7 @@ def make_plan(copies: int, seed: int) -> Plan:
     faces = detect_files(paths)
     _, identity = np.unique(labels, return_inverse=True)
     trains = faces.found & np.array([str(p) not in calibration for p in paths])
-    return Plan(tuple(paths), identity, faces.found.copy(), trains, copies, seed)
+    return Plan(tuple(paths), identity, faces, trains, copies, seed)
 
 
 def _log(message: str) -> None:
@@ -187,23 +193,22 @@ def _log(message: str) -> None:
 def teach(plan: Plan, teacher: str) -> np.ndarray:
     """The teacher's embedding of every student row (cached), computed chunk by chunk."""
     from sealshot.detect.stills import load_rgb
-    from sealshot.evaluate.faces import detect_files, embed_image_files
+    from sealshot.evaluate.faces import embed_image_files
     from sealshot.recognize import get_comparator
 
     path = CACHE / f"{plan.key}-{teacher}.npy"
     if path.is_file():
         return np.load(path)
-    faces = detect_files(plan.paths)
+    faces = plan.faces
     comparator = get_comparator(teacher)
     partial = CACHE / f"{plan.key}-{teacher}.partial.npy"
     total = len(plan.row_images())
     vectors = np.load(partial) if partial.is_file() else np.full((total, comparator.dim), np.nan, np.float32)
     clean_rows = np.flatnonzero(plan.row_copy() == 0)
     vectors[clean_rows] = embed_image_files(teacher, list(plan.paths))[0][plan.row_images()[clean_rows]]  # cached
-    for number, (rows, images, _) in enumerate(plan.chunks(load_rgb, degraded_only=True)):
+    for number, (rows, index, images, _) in enumerate(plan.chunks(load_rgb, degraded_only=True)):
         if not np.isnan(vectors[rows[-1], 0]):
             continue
-        index = plan.row_images()[rows]
         vectors[rows] = comparator.embed(images, faces.chosen.boxes[index], faces.chosen.landmarks[index])
         if number % 10 == 0:
             _log(f"{teacher}: {rows[-1] + 1}/{total}")
@@ -220,8 +225,7 @@ def targets_of(plan: Plan, teacher: str, vectors: np.ndarray) -> np.ndarray:
     from sealshot.evaluate.faces import embed_image_files
 
     clean, found = embed_image_files(teacher, list(plan.paths))  # cached
-    usable = found & plan.found
-    centres = np.stack([clean[usable & (plan.identity == c)].mean(axis=0) for c in range(plan.identity.max() + 1)])
+    centres = np.stack([clean[found & (plan.identity == c)].mean(axis=0) for c in range(plan.identity.max() + 1)])
     centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
     normalised = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return recognisability(normalised, plan.identity[plan.row_images()], centres)
@@ -229,18 +233,14 @@ def targets_of(plan: Plan, teacher: str, vectors: np.ndarray) -> np.ndarray:
 
 def dataset(plan: Plan, teachers: Sequence[str], out: Path) -> None:
     """Write the student's dataset: grey crops, per-teacher targets, identity, degradation name."""
-    from sealshot.detect.stills import faces_of_images, load_rgb
-    from sealshot.evaluate.faces import detect_files
-
+    from sealshot.detect.stills import load_rgb
     from sealshot.quality import get_quality
 
-    faces = detect_files(plan.paths)
     crops = np.zeros((len(plan.row_images()), 64, 64), np.uint8)
     vae = np.zeros(len(crops))
     kinds: list[str] = []
-    for rows, images, names in plan.chunks(load_rgb):
-        index = plan.row_images()[rows]
-        batch = faces_of_images(images, [faces.chosen[int(i)] for i in index])
+    for rows, index, images, names in plan.chunks(load_rgb):
+        batch = plan.faces.batch(index, images)
         crops[rows] = batch.gray
         vae[rows] = get_quality("vae").score(batch)
         kinds += names
