@@ -25,6 +25,8 @@ LFW = (REPO_ROOT / ".." / "shared" / "data" / "lfw").resolve()
 RESULTS = REPO_ROOT / "bench" / "results" / "cross_quality"
 CACHE = REPO_ROOT / ".cache" / "cross-quality"
 CHUNK = 32
+BASELINE = "vae-ratio"
+"""Selection gains are also given as a paired difference to this method's."""
 
 
 def log(message: str) -> None:
@@ -108,7 +110,7 @@ def main() -> int:
     from sealshot.evaluate import crossquality as cq
     from sealshot.evaluate.erc import ComparisonScores, Protocol, pair_quality, perfect_curve, random_image_quality, reject_grid
     from sealshot.evaluate.faces import detect_files
-    from sealshot.evaluate.selection import Trials, match_matrix, selection_gain
+    from sealshot.evaluate.selection import Trials, gain_intervals, match_matrix, trial_outcomes
     from sealshot.quality import available
     from sealshot.quality.calibration import calibration_for
 
@@ -161,9 +163,11 @@ def main() -> int:
         result["selection"][comparator] = {"threshold": threshold, "families": {}}
         for family in (*cq.FAMILIES, cq.MIXED):
             trials = cq.selection_trials(data, family, args.seed)
-            as_trials = Trials(trials.reference, trials.tracks)
+            as_trials = Trials(trials.reference, trials.tracks, data.labels[data.image_of[trials.reference]])
             matches = match_matrix(vectors, as_trials, threshold)
-            result["selection"][comparator]["families"][family] = {m: selection_gain(matches, q, as_trials).as_dict() for m, q in quality.items()}
+            outcomes = {m: trial_outcomes(matches, q, as_trials) for m, q in quality.items()}
+            intervals = gain_intervals(outcomes, as_trials.clusters(), BASELINE, seed=args.seed)
+            result["selection"][comparator]["families"][family] = {m: o.result().as_dict() | intervals[m] for m, o in outcomes.items()}
         result["erc"][comparator] = {}
         for family in (None, *cq.FAMILIES):
             fa, fb, fg = cq.cross_pairs(data, family)
@@ -221,6 +225,28 @@ def render(result: dict[str, Any], families: tuple[str, ...], held_out: tuple[st
     rows.sort(key=lambda r: -float(r[1][0]) if r[1][0] != "–" else 9)
     lines += [f"| {m} | " + " | ".join(cells) + " |" for m, cells in rows]
     lines += ["", f"PERFECT pAUC@20: " + ", ".join(f"{c} {_f(result['erc'][c]['all']['PERFECT']['pauc_20'], 3)}" for c in comparators), ""]
+    lines += [
+        "## How sure: selection gain on the mixed tracks, 95 % bootstrap intervals over identities",
+        "",
+        f"The second interval is the paired difference to `{BASELINE}`'s gain; one that contains 0 means the data cannot tell the two apart.",
+        "",
+        "| method | " + " | ".join(f"gain {c} (95 % CI) | − {BASELINE} {c} (95 % CI) | lowest family {c} (95 % CI)" for c in comparators) + " |",
+        "|---|" + "---|---|---|" * len(comparators),
+    ]
+    for method, _ in rows:
+        cells = []
+        for c in comparators:
+            fam = result["selection"][c]["families"]
+            mixed = fam["mixed"][method]
+            lowest = min((fam[f][method] for f in families), key=lambda row: row["gain"])
+            versus = f"{mixed['minus_baseline']:+.2f} ({mixed['minus_baseline_low']:+.2f} … {mixed['minus_baseline_high']:+.2f})" if "minus_baseline" in mixed and method != BASELINE else "–"
+            cells += [
+                f"{_f(mixed['gain'])} ({_f(mixed.get('gain_low'))} … {_f(mixed.get('gain_high'))})",
+                versus,
+                f"{_f(lowest['gain'])} ({_f(lowest.get('gain_low'))} … {_f(lowest.get('gain_high'))})",
+            ]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines.append("")
     for c in comparators:
         lines += [f"## Selection gain per family, {c}", "", "| method | " + " | ".join(families) + " | mixed |", "|---|" + "---|" * (len(families) + 1)]
         fam = result["selection"][c]["families"]

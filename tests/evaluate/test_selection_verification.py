@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sealshot.evaluate.lfw import Comparisons, ImageSet, large_comparisons
-from sealshot.evaluate.selection import Trials, aggregate_match_rate, build_trials, selection_gain
+from sealshot.evaluate.selection import TrialOutcomes, Trials, aggregate_match_rate, build_trials, gain_intervals, selection_gain
 from sealshot.evaluate.verification import best_threshold, ten_fold_accuracy
 
 
@@ -74,3 +74,27 @@ def test_large_comparisons_of_a_small_pool_take_every_impostor_pair() -> None:
     images = ImageSet(tuple(str(i) for i in range(5)), labels)  # type: ignore[arg-type]
     pairs = large_comparisons(images, impostors=1_000)
     assert (~pairs.genuine).sum() == 8 and pairs.genuine.sum() == 2
+
+
+def test_gain_intervals_resample_identities_and_pair_the_difference() -> None:
+    rng = np.random.default_rng(1)
+    identities = np.repeat(np.arange(40), 6)
+    random = rng.uniform(0.3, 0.7, len(identities))
+    oracle = np.ones(len(identities))
+    good = TrialOutcomes((rng.random(len(identities)) < 0.9).astype(float), random, oracle)
+    same = TrialOutcomes(good.method.copy(), random, oracle)
+    poor = TrialOutcomes((rng.random(len(identities)) < 0.2).astype(float), random, oracle)
+    intervals = gain_intervals({"good": good, "same": same, "poor": poor}, identities, baseline="same", resamples=500, seed=3)
+    for name, outcome in (("good", good), ("poor", poor)):
+        assert intervals[name]["gain_low"] < outcome.result().gain < intervals[name]["gain_high"]
+    # Identical outcomes differ by exactly 0 on every resample; a clearly worse method's interval excludes 0.
+    assert intervals["good"]["minus_baseline_low"] == intervals["good"]["minus_baseline_high"] == 0.0
+    assert intervals["poor"]["minus_baseline_high"] < 0
+    assert intervals == gain_intervals({"good": good, "same": same, "poor": poor}, identities, baseline="same", resamples=500, seed=3)
+
+
+def test_build_trials_records_each_trials_identity() -> None:
+    labels = np.array([3] * 6 + [8] * 7)
+    trials = build_trials(labels, np.ones(len(labels), bool))
+    assert trials.clusters().tolist() == [3] * 6 + [8] * 7
+    assert selection_gain([np.ones(len(track), bool) for track in trials.tracks], np.zeros(len(labels)), trials).method == 1.0

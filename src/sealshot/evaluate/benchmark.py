@@ -34,7 +34,7 @@ from sealshot.evaluate.lfw import (
     read_view2_pairs,
     similarities,
 )
-from sealshot.evaluate.selection import MIN_IMAGES, aggregate_match_rate, build_trials, match_matrix, selection_gain
+from sealshot.evaluate.selection import BOOTSTRAP_RESAMPLES, MIN_IMAGES, aggregate_match_rate, build_trials, gain_intervals, match_matrix, trial_outcomes
 from sealshot.evaluate.verification import VerificationResult, ten_fold_accuracy
 from sealshot.quality.eqface import aggregate_embeddings
 from sealshot.recognize import DEFAULT_COMPARATORS
@@ -72,6 +72,8 @@ class BenchmarkConfig:
     (``None`` with ``folds`` set: none; ``None`` without ``folds``: all images anyway).
     ``pairs_per_fold``: keep only the first n genuine and n impostor pairs of each fold (CI subsets).
     ``selection_identities``: keep only the first k identities for the selection images.
+    ``selection_baseline``: each method's selection gain is also given as a difference to this method's,
+    with a bootstrap interval over identities (``bootstrap_resamples``; 0 turns the intervals off).
     """
 
     lfw_root: Path
@@ -86,6 +88,8 @@ class BenchmarkConfig:
     impostors: int = DEFAULT_IMPOSTORS
     seed: int = DEFAULT_SEED
     with_aggregate: bool = True
+    selection_baseline: str = "vae-ratio"
+    bootstrap_resamples: int = BOOTSTRAP_RESAMPLES
 
     @property
     def full(self) -> bool:
@@ -230,9 +234,19 @@ def run_benchmark(config: BenchmarkConfig, log: Log = logger.info) -> dict[str, 
         assert large_scores is not None
         threshold = large_scores.threshold_at_fmr()
         matches = match_matrix(vectors, trials, threshold)
-        selection: dict[str, Any] = {"threshold": threshold, "trials": len(trials), "methods": {}}
+        selection: dict[str, Any] = {"threshold": threshold, "trials": len(trials), "identities": len(np.unique(trials.clusters())), "methods": {}}
+        outcomes = {method: trial_outcomes(matches, quality, trials) for method, quality in image_quality.items()}
+        intervals = (
+            gain_intervals(outcomes, trials.clusters(), config.selection_baseline, config.bootstrap_resamples, config.seed)
+            if len(trials) and config.bootstrap_resamples
+            else {}
+        )
+        if intervals:
+            selection["resamples"] = config.bootstrap_resamples
+            if config.selection_baseline in outcomes:
+                selection["baseline"] = config.selection_baseline
         for method, quality in image_quality.items():
-            selection["methods"][method] = selection_gain(matches, quality, trials).as_dict()
+            selection["methods"][method] = outcomes[method].result().as_dict() | intervals.get(method, {})
             # EQFace's aggregation weights by EQFace's own quality in [0, 1]; other scores are no weights.
             if aggregate is not None and method.startswith("eqface") and len(trials):
                 selection["methods"][method]["aggregate"] = aggregate_match_rate(vectors, quality, trials, threshold, aggregate)

@@ -111,24 +111,39 @@ def render_markdown(result: dict[str, Any]) -> str:
         "Match = similarity ≥ the FMR = 1e-3 threshold of the large set. `pick`: the method's highest-quality image; "
         "`random`: expectation over the track; `oracle`: any track image matches; `gain` = (pick − random) / (oracle − random). "
         "`aggregate` (EQFace rows only): EQFace's quality-weighted mean of all the track's embeddings; "
-        "`mean of all crops`: the unweighted mean. Both show what one snapshot loses against keeping every crop.",
+        "`mean of all crops`: the unweighted mean. Both show what one snapshot loses against keeping every crop. "
+        "Trials of one identity share images, so the 95 % intervals are a bootstrap over identities; "
+        "the difference to the baseline method's gain is paired (both on the same resamples): an interval that contains 0 "
+        "means the data cannot tell the two apart.",
         "",
     ]
     for comparator, selection in result["selection"].items():
+        baseline = selection.get("baseline")
+        identities = f", {selection['identities']:,} identities" if "identities" in selection else ""
+        if "resamples" in selection:
+            identities += f", {selection['resamples']:,} bootstrap resamples"
         lines += [
-            f"### {comparator} ({selection['trials']:,} trials, threshold {selection['threshold']:.4f})",
+            f"### {comparator} ({selection['trials']:,} trials{identities}, threshold {selection['threshold']:.4f})",
             "",
-            "| method | pick | random | oracle | gain | aggregate |",
-            "|---|---|---|---|---|---|",
+            "| method | pick | random | oracle | gain | gain 95 % CI | " + (f"gain − {baseline}'s (95 % CI) | " if baseline else "") + "aggregate |",
+            "|---|---|---|---|---|---|" + ("---|" if baseline else "") + "---|",
         ]
         if "mean_of_all_crops" in selection:
-            lines.append(f"| mean of all crops (reference) | {_fmt(selection['mean_of_all_crops'])} | | | | |")
+            lines.append(f"| mean of all crops (reference) | {_fmt(selection['mean_of_all_crops'])} | | | | | |" + (" |" if baseline else ""))
         rows = selection["methods"]
         for method in sorted(rows, key=lambda m: -rows[m]["method"]):
             row = rows[method]
+            interval = f"{_fmt(row['gain_low'], 2)} … {_fmt(row['gain_high'], 2)}" if "gain_low" in row else "–"
+            versus = ""
+            if baseline:
+                versus = (
+                    f" {row['minus_baseline']:+.2f} ({row['minus_baseline_low']:+.2f} … {row['minus_baseline_high']:+.2f}) |"
+                    if "minus_baseline" in row and method != baseline
+                    else " – |"
+                )
             lines.append(
                 f"| {method}{_relation(method, comparator)} | {_fmt(row['method'])} | {_fmt(row['random'])} | {_fmt(row['oracle'])} "
-                f"| {_fmt(row['gain'], 2)} | {_fmt(row.get('aggregate'))} |"
+                f"| {_fmt(row['gain'], 2)} | {interval} |{versus} {_fmt(row.get('aggregate'))} |"
             )
         lines.append("")
     lines.append(f"Computed in {result['seconds']:.0f} s (cached detections, embeddings and scores are reused).")
