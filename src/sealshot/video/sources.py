@@ -129,6 +129,8 @@ class PyAVSource:
         self.is_stream = is_stream
         self.start_frame = start_frame
         self.end_frame = end_frame
+        self.corrupt_packets = 0
+        """Packets of the file that could not be decoded and were skipped (a damaged stretch)."""
         self._options = {"rtsp_transport": "tcp"} if location.startswith("rtsp") else {}
         self._timeout_s = timeout_s if is_stream else None
         if not is_stream:
@@ -199,6 +201,12 @@ class PyAVSource:
         if count == 0:
             raise VideoSourceError(f"{self.name}: no frame could be decoded (corrupt or truncated file?)")
         declared = self.frame_count
+        if self.corrupt_packets:
+            of_declared = f" of its {declared} declared" if declared and not self.is_stream else ""
+            raise VideoSourceError(
+                f"{self.name}: damaged: {self.corrupt_packets} packet{'s' if self.corrupt_packets > 1 else ''} could not be decoded and "
+                f"{'were' if self.corrupt_packets > 1 else 'was'} skipped; {count}{of_declared} frames were read"
+            )
         if not self.is_stream and declared:
             expected = declared if self.end_frame is None else min(self.end_frame, declared)
             if reached < expected - declared * TRUNCATION_TOLERANCE - 1:
@@ -216,19 +224,37 @@ class PyAVSource:
 
     def _from_first_frame(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
         origin: float | None = None
-        for index, decoded in enumerate(self._container.decode(self._stream)):
+        index = -1
+        for decoded in self._decoded():
+            index += 1
             if decoded.pts is not None and decoded.time_base is not None:
                 # Streams (MPEG-TS, RTSP) start at an arbitrary clock; count from the first frame.
                 pts_seconds = float(decoded.pts * decoded.time_base)
                 origin = pts_seconds if origin is None else origin
+                if self.corrupt_packets and self.fps:
+                    # Frames were lost to damage: keep each later frame at (about) its place in the file.
+                    index = max(index, round((pts_seconds - origin) * self.fps))
                 yield index, pts_seconds - origin, decoded
             else:
                 yield index, index / (self.fps or FALLBACK_FPS), decoded
 
+    def _decoded(self) -> Iterator[av.VideoFrame]:
+        """The stream's frames in order. A packet the decoder rejects as invalid data (a damaged stretch of
+        the file: a bad sector, a broken copy) is skipped and counted, as FFmpeg's own tools do, so that the
+        frames after the damage are still read; ``__iter__`` then reports the file as damaged."""
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as error:
+                self.corrupt_packets += 1
+                logger.warning("%s: skipped a packet the decoder could not read (%s)", self.name, error)
+                continue
+            yield from frames
+
     def _from_keyframe_before(self, start_frame: int, fps: float) -> Iterator[tuple[int, float, av.VideoFrame]] | None:
         """Seek to a keyframe at or before ``start_frame`` and decode on from there; None where the file's frames
         carry no timestamps (the caller then decodes from frame 0)."""
-        first = next(iter(self._container.decode(self._stream)), None)
+        first = next(self._decoded(), None)
         if first is None or first.pts is None or first.time_base is None:
             return None
         time_base = first.time_base
@@ -239,7 +265,7 @@ class PyAVSource:
             # stepped back from, 1 s, 2 s, 4 s ... until the first decoded frame is at or before the target.
             target_s = max(0.0, start_frame / fps - step_back_s)
             self._container.seek(int((origin + target_s) / time_base), stream=self._stream, backward=True)
-            decoded_frames = self._container.decode(self._stream)
+            decoded_frames = self._decoded()
             head = next(decoded_frames, None)
             if head is None or head.pts is None:
                 return None
