@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 
 from sealshot.config import PipelineConfig, RunConfig
 from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.errors import InputError, VaultError
+from sealshot.errors import InputError, SourceError, VaultError
 from sealshot.quality import get_quality
 from sealshot.runner import StopRequest, camera_id_for, run_sources, vault_sinks
 from sealshot.track import TrackerConfig
@@ -197,3 +198,25 @@ def test_a_live_source_is_timed_by_the_clock_and_previewed_as_it_goes(
     assert stat.S_IMODE(preview.stat().st_mode) == 0o600
     frames = list(open_source(preview))
     assert len(frames) == 12 and frames[0].image.shape[:2] == (512, 512)
+
+
+def test_a_truncated_file_with_a_preview_is_reported_and_the_next_source_still_runs(
+    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, ffmpeg: str, sample_clip: Path
+) -> None:
+    """The preview's second pass reads the file again and meets the same end: that must not turn into an
+    exception that skips the report, the summary and every later source."""
+    whole = tmp_path / "whole.mp4"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(sample_clip), "-frames:v", "30", "-vf", "scale=320:-2", "-c:v", "libx264", "-preset", "veryfast",
+         "-movflags", "+faststart", "-an", str(whole)],
+        check=True,
+    )
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    config = RunConfig(pipeline=QUICK.pipeline, preview=tmp_path / "preview.mp4", show_progress=False)
+    reports = run_sources([str(cut), str(whole)], config, get_quality("size"), vault_sinks(tmp_path / "vault", recipient), detector=quick_detector)
+    assert len(reports) == 2
+    first, second = reports
+    assert isinstance(first.failure, SourceError) and "truncated" in (first.error or "") and 0 < first.frames < 30
+    assert second.error is None and second.frames == 30
+    assert (tmp_path / "preview-1.mp4").stat().st_size > 0 and (tmp_path / "preview-2.mp4").stat().st_size > 0

@@ -170,9 +170,9 @@ class _Preview:
         if self.path is None or not self.frames.rereadable or not report.frames:
             return
         chosen = {(t.chosen_frame, t.track_id) for t in report.tracks if t.snapshot_id}
-        frames = open_source(report.source)
         writer: VideoWriter | None = None
         try:
+            frames = open_source(report.source)
             for frame in _limited(iter(frames), max_frames):
                 if writer is None:
                     writer = VideoWriter(self.path, frames.fps, frame.width, frame.height)
@@ -180,6 +180,10 @@ class _Preview:
                 faces = result.faces if result else ()
                 labels = [BoxLabel(f.box, f.track_id, f.quality, (f.frame_index, f.track_id) in chosen) for f in faces]
                 writer.write(annotate(frame.image, labels, caption=f"{report.camera_id}  frame {frame.index}  t={frame.timestamp:.2f}s"))
+        except SourceError as error:
+            # A truncated or damaged file ends the second pass where it ended the first (already reported);
+            # the preview keeps the frames drawn so far. A file that changed in between is reported now.
+            report.fail(error)
         finally:
             if writer is not None:
                 writer.close()
