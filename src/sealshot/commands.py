@@ -47,18 +47,18 @@ def run(
     ),
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
-    detect_every: int = typer.Option(_PIPELINE.detect_every, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    detect_every: int = typer.Option(_PIPELINE.detect_every, min=1, help="Full detection every N frames; the tracker's boxes are refined in between."),
     motion_threshold: float = typer.Option(
-        _PIPELINE.motion_threshold or 0.0, help="Skip a due full detection while no part of the frame changed by more than this (grey levels); 0: never skip."
+        _PIPELINE.motion_threshold or 0.0, min=0.0, help="Skip a due full detection while no part of the frame changed by more than this (grey levels); 0: never skip."
     ),
-    cut_threshold: float = typer.Option(_TRACKER.cut_threshold or 0.0, help="Frame change (mean HSV difference) that counts as a scene cut and ends every track; 0: off."),
+    cut_threshold: float = typer.Option(_TRACKER.cut_threshold or 0.0, min=0.0, help="Frame change (mean HSV difference) that counts as a scene cut and ends every track; 0: off."),
     thresholds: tuple[float, float, float] = typer.Option(_DETECTOR.thresholds, help="MTCNN P-, R- and O-Net thresholds."),
     max_unseen: float = typer.Option(_TRACKER.max_unseen_s, help="Seconds a track may go unseen before it ends and is sealed."),
-    min_detections: int = typer.Option(_TRACKER.min_detections, help="Tracks with fewer detections are treated as false alarms."),
-    min_peak_score: float = typer.Option(_TRACKER.min_peak_score, help="Tracks whose detector score never reaches this are treated as false alarms."),
-    max_frames: Optional[int] = typer.Option(_RUN.max_frames, help="Stop each source after this many frames."),
+    min_detections: int = typer.Option(_TRACKER.min_detections, min=1, help="Tracks with fewer detections are treated as false alarms."),
+    min_peak_score: float = typer.Option(_TRACKER.min_peak_score, min=0.0, max=1.0, help="Tracks whose detector score never reaches this are treated as false alarms."),
+    max_frames: Optional[int] = typer.Option(_RUN.max_frames, min=1, help="Stop each source after this many frames."),
     threads: int = typer.Option(
-        _RUN.threads, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one lane with PyTorch's default pool)."
+        _RUN.threads, min=0, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one lane with PyTorch's default pool)."
     ),
     progress: bool = typer.Option(_RUN.show_progress, help="Show a progress bar."),
     calibration: Optional[Path] = typer.Option(

@@ -57,6 +57,12 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
         (lambda t: t.replace("detect_every = 3", "clip_seconds = -1"), r"cameras.toml:13: \[\[camera\]\] #2: clip_seconds must be from 0 \(no clip\) to 30"),
         (lambda t: t.replace("threads = 2", "clip_seconds = 45.5"), r"cameras.toml:4: clip_seconds must be from 0 \(no clip\) to 30, not 45.5"),
         (lambda t: t.replace("threads = 2", 'clip_seconds = "2"'), r"cameras.toml:4: clip_seconds must be a number"),
+        (lambda t: t.replace("detect_every = 3", "min_face = 0"), r"cameras.toml:13: \[\[camera\]\] #2: min_face must be more than 0, not 0"),
+        (lambda t: t.replace("threads = 2", "max_unseen = -1.5"), r"cameras.toml:4: max_unseen must be more than 0, not -1.5"),
+        (lambda t: t.replace("threads = 2", "min_detections = 0"), r"cameras.toml:4: min_detections must be at least 1, not 0"),
+        (lambda t: t.replace("threads = 2", "min_peak_score = 95"), r"cameras.toml:4: min_peak_score must be from 0 to 1, not 95"),
+        (lambda t: t.replace("threads = 2", "thresholds = [0.6, 0.7, 70]"), r"cameras.toml:4: thresholds must be three numbers from 0 to 1"),
+        (lambda t: t.replace("threads = 2", "read_timeout_s = 0"), r"cameras.toml:4: read_timeout_s must be more than 0, not 0"),
     ],
 )
 def test_mistakes_name_the_line_and_key(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]

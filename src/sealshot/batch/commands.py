@@ -33,11 +33,11 @@ def batch(
     chunk_seconds: float = typer.Option(_BATCH.chunk_seconds, help="Files longer than this are cut into chunks of at most this length."),
     overlap_seconds: float = typer.Option(_BATCH.overlap_seconds, help="Each chunk also reads this much before and after its own frames."),
     max_retries: int = typer.Option(_BATCH.max_retries, help="Times Ray reruns a chunk whose worker died (a rerun seals nothing twice)."),
-    threads: int = typer.Option(_BATCH.threads, help="PyTorch and OpenCV threads per chunk."),
+    threads: int = typer.Option(_BATCH.threads, min=1, help="PyTorch and OpenCV threads per chunk."),
     report_path: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: per file and chunk, frames, seconds, sealed ids, attempts."),
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
-    detect_every: int = typer.Option(_PIPELINE.detect_every, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    detect_every: int = typer.Option(_PIPELINE.detect_every, min=1, help="Full detection every N frames; the tracker's boxes are refined in between."),
     max_unseen: float = typer.Option(_TRACKER.max_unseen_s, help="Seconds a track may go unseen before it ends and is sealed."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
