@@ -137,3 +137,31 @@ def test_vault_list_shows_the_calibrated_quality_beside_the_raw_one(run_outputs)
     assert "0–100" in listing.stdout
     for track in sealed:
         assert f"{track['chosen_quality_0_100']:.0f}" in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--preview", ".", "is a folder"),
+        ("--preview", "preview.txt", "unknown file type '.txt'"),
+        ("--report", ".", "is a folder"),
+        ("--timeline", "timeline.xyz", "unknown file type '.xyz'"),
+        ("--report", "plain-file/report.json", "is a file, not a folder"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_stops_run_before_any_source(
+    tmp_path: Path, sample_clip: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str, message: str
+) -> None:
+    """Found only after every frame was processed, such a mistake used to end in a traceback, the report and
+    the later sources lost."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    (tmp_path / "plain-file").write_text("not a folder")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(sample_clip), "--vault", "vault", "--recipient", "none.pub", "--no-progress", "--max-frames", "2", option, value])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and option in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # one line, no traceback
+    assert not (tmp_path / "vault").exists() and not (tmp_path / "preview.txt").exists()

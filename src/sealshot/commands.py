@@ -32,6 +32,19 @@ def _utc_time(text: str | None) -> float | None:
         raise InputError(f"--start-time {text!r}: not an ISO 8601 time (e.g. 2024-05-01T08:30:00Z)") from error
 
 
+def _check_output(path: Path | None, option: str, suffixes: tuple[str, ...] | None = None) -> None:
+    """An output path that cannot be written stops ``run`` before any source (exit 2), not after the work."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise InputError(f"{option} {path}: unknown file type {path.suffix!r}; use {', '.join(suffixes)}")
+    folder = next(parent for parent in path.absolute().parents if parent.exists())  # where the missing folders would be made
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: {folder} is a file, not a folder")
+
+
 def run(
     sources: list[str] = typer.Argument(..., help="Video files, image folders, stream URLs (rtsp://, http://) or webcam indices."),
     vault: str = typer.Option(..., "--vault", help="Vault that receives the sealed snapshots (created if missing): a folder, or postgresql://USER@HOST/DB?objects=s3://BUCKET/PREFIX."),
@@ -77,8 +90,13 @@ def run(
     import torch
 
     from sealshot.quality import get_quality
-    from sealshot.report import write_report
+    from sealshot.report import timeline_suffixes, write_report
     from sealshot.runner import StopRequest, run_sources, vault_sinks
+    from sealshot.video.writer import VIDEO_SUFFIXES
+
+    _check_output(preview, "--preview", VIDEO_SUFFIXES)
+    _check_output(report_path, "--report")
+    _check_output(timeline, "--timeline", timeline_suffixes())
 
     console = Console(stderr=True)
     if threads:
