@@ -194,6 +194,12 @@ class PyAVSource:
                     break
                 yield Frame(index=index, timestamp=timestamp, image=upright(decoded))
                 count, reached = count + 1, index + 1
+        except av.error.ExitError as error:
+            if not self.is_stream or self._timeout_s is None:
+                raise VideoSourceError(f"{self.name}: decoding failed after {count} frames ({error})") from error
+            # PyAV's read timeout interrupts FFmpeg, which then says only "Immediate exit requested".
+            message = f"no data for {self._timeout_s:g} s after {count} frames (the stream stalled or its connection dropped)"
+            raise VideoSourceError(f"{self.name}: {message}") from error
         except (av.error.FFmpegError, OSError) as error:
             raise VideoSourceError(f"{self.name}: decoding failed after {count} frames ({error})") from error
         finally:
