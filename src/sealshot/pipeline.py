@@ -145,6 +145,8 @@ class CameraPipeline:
             self._last_full = None
             with self._timer.measure("seal"):
                 self._close_all(self.tracker.finish())
+        elif self.cuts is not None and self.cuts.light_changed:
+            self.tracker.forget_appearance()  # the same scene under other light: same people, other colours
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
         with self._timer.measure("align"):
