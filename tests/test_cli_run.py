@@ -110,16 +110,29 @@ def test_start_time_must_be_an_iso_time(tmp_path: Path, sample_clip: Path) -> No
     assert result.returncode == 2 and "--start-time" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_start_time_in_the_future_is_refused(tmp_path: Path, sample_clip: Path) -> None:
+    """Retention counts from when a person was seen: a snapshot "seen" in 2199 would be kept until then."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    result = CliRunner().invoke(
+        app, ["run", str(sample_clip), "--vault", str(tmp_path / "vault"), "--recipient", "none.pub", "--start-time", "2199-01-01T00:00:00Z"]
+    )
+    assert result.exit_code == 2 and "is in the future" in " ".join(result.output.split()), result.output
+    assert not (tmp_path / "vault").exists()
+
+
 def test_start_time_sets_when_a_files_snapshots_were_seen(tmp_path: Path, talking_heads_dir: Path) -> None:
     assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
     result = _sealshot(
         "run", str(talking_heads_dir / "driving_d11.mp4"), "--vault", "vault", "--recipient", "keys/authority.pub",
-        "--start-time", "2031-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
+        "--start-time", "2021-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
         "--min-face", "40", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [source] = json.loads((tmp_path / "report.json").read_text())["sources"]
-    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2031-03-04T05:06:07+00:00"
+    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2021-03-04T05:06:07+00:00"
     sealed = {t["snapshot_id"]: t for t in source["tracks"] if t["snapshot_id"]}
     with Vault.open(tmp_path / "vault") as vault:
         rows = vault.rows()

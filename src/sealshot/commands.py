@@ -24,12 +24,18 @@ _DETECTOR, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), TrackerConfig(), PipelineC
 def _utc_time(text: str | None) -> float | None:
     if text is None:
         return None
-    from sealshot.video import parse_utc
+    import time
+
+    from sealshot.video.sources import FUTURE_TOLERANCE_S, parse_utc
 
     try:
-        return parse_utc(text)
+        start = parse_utc(text)
     except ValueError as error:
         raise InputError(f"--start-time {text!r}: not an ISO 8601 time (e.g. 2024-05-01T08:30:00Z)") from error
+    if start > time.time() + FUTURE_TOLERANCE_S:
+        # Retention counts from the time a person was seen: a snapshot "seen" in the future would outlive it.
+        raise InputError(f"--start-time {text!r} is in the future; a recording starts before it is processed")
+    return start
 
 
 def _check_output(path: Path | None, option: str, suffixes: tuple[str, ...] | None = None) -> None:

@@ -82,6 +82,10 @@ TRUNCATION_TOLERANCE = 0.02
 """A file that decodes fewer than this fraction short of its declared frame count is truncated."""
 
 
+FUTURE_TOLERANCE_S = 86400.0
+"""How far in the future a recording's start may be (clocks and time zones set a little wrong) before it is not believed."""
+
+
 def parse_utc(text: str) -> float:
     """An ISO 8601 time as UNIX seconds; a time without a zone is taken as UTC. ValueError if unreadable."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -95,9 +99,14 @@ def recording_start(path: Path, creation_time: str | None, duration_s: float) ->
     readable one, else the modification time (the end of the recording, usually) minus the duration."""
     if creation_time:
         try:
-            return parse_utc(creation_time), "container"
+            created = parse_utc(creation_time)
         except ValueError:
             logger.warning("%s: unreadable creation_time %r; using the modification time", path, creation_time)
+        else:
+            if created <= time.time() + FUTURE_TOLERANCE_S:
+                return created, "container"
+            # A camera whose clock is wrong: snapshots "seen" in the future would outlive the vault's retention.
+            logger.warning("%s: creation_time %s is in the future (a wrong camera clock?); using the modification time", path, creation_time)
     started = path.stat().st_mtime - duration_s
     logger.info("%s: no creation time in the container; assuming it was modified at the end of its %.1f s recording", path, duration_s)
     return started, "mtime-minus-duration"
@@ -253,7 +262,7 @@ class PyAVSource:
                 frames = packet.decode()
             except av.error.InvalidDataError as error:
                 self.corrupt_packets += 1
-                logger.warning("%s: skipped a packet the decoder could not read (%s)", self.name, error)
+                logger.info("%s: skipped a packet the decoder could not read (%s)", self.name, error)
                 continue
             yield from frames
 
