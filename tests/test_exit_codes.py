@@ -90,3 +90,19 @@ def test_the_settings_refuse_values_that_cannot_work_for_library_users_too() -> 
     ):
         with pytest.raises(InputError):
             make()
+
+
+def test_the_error_line_shows_brackets_in_paths_and_messages_as_they_are(tmp_path: Path) -> None:
+    """The one error line is printed with rich: a path like 'cam[bold]/x' lost its brackets, and every
+    cameras.toml message its '[[camera]] #N' (shown as '[] #N')."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    vault = tmp_path / "[bold]vault"
+    listing = CliRunner().invoke(app, ["vault", "list", "--vault", str(vault)])
+    assert listing.exit_code == 4 and f"{vault} is not a sealshot vault" in " ".join(listing.output.split()), listing.output
+    config = tmp_path / "cameras.toml"
+    config.write_text('vault = "v"\nrecipient = "k.pub"\n[[camera]]\nsource = "rtsp://10.0.0.5/a"\nmin_face = 0\n')
+    served = CliRunner().invoke(app, ["serve", "--config", str(config)])
+    assert served.exit_code == 2 and "cameras.toml:5: [[camera]] #1: min_face must be more than 0" in " ".join(served.output.split()), served.output

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
@@ -143,7 +144,7 @@ def run(
     _print_summary(console, reports)
     for report in reports:
         if report.error and not isinstance(report.failure, VaultError):
-            console.print(f"[red]error:[/red] {report.error}", highlight=False)
+            console.print(f"[red]error:[/red] {escape(report.error)}", highlight=False)
     vault_failure = next((r.failure for r in reports if isinstance(r.failure, VaultError)), None)
     if vault_failure is not None:
         raise vault_failure  # the command line's one error line, and the vault's exit code
@@ -163,7 +164,7 @@ def _print_summary(console: Console, reports: "list[SourceReport]") -> None:
     for r in reports:
         fps = f"{r.frames / r.seconds:.1f}" if r.seconds else "-"
         status = "[red]error[/red]" if r.error else ("interrupted" if r.interrupted else "ok")
-        table.add_row(Path(r.source).name, r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), status)
+        table.add_row(escape(Path(r.source).name), r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), status)
     console.print(table)
 
 

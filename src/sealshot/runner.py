@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Callable, Iterator, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, PipelineConfig, RunConfig, fit_camera_id
@@ -214,7 +215,7 @@ def run_source(
     report.started_at_utc, report.started_at_source = _start_time(frames, config.start_time_utc)
     if report.started_at_source == "mtime-minus-duration":
         console.print(
-            f"[yellow]note:[/yellow] {source} has no creation time; its modification time is taken as the end of the "
+            f"[yellow]note:[/yellow] {escape(source)} has no creation time; its modification time is taken as the end of the "
             "recording (set --start-time if that is wrong)",
             highlight=False,
         )
@@ -267,7 +268,7 @@ def run_source(
     report.seconds = time.perf_counter() - start
     report.skipped = list(getattr(frames, "skipped", []))
     for path in report.skipped:
-        console.print(f"[yellow]skipped:[/yellow] {path} is not a readable image", highlight=False)
+        console.print(f"[yellow]skipped:[/yellow] {escape(path)} is not a readable image", highlight=False)
     report.tracks = pipeline.track_summaries()
     report.stage_ms_per_frame = pipeline.stage_timings()
     drawing.draw_second_pass(report, config.max_frames)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,34 @@ def test_an_unknown_quality_method_is_named_with_its_line(tmp_path: Path) -> Non
         load_config(path, quality_methods=["vae", "vae-ratio", "sharpness", DEFAULT_METHOD])
     with pytest.raises(InputError, match=rf"cameras.toml:6: \[\[camera\]\] #1: unknown quality method '{DEFAULT_METHOD}'"):
         load_config(path, quality_methods=["sharpness"])  # the default, where the camera does not set one
+
+
+def test_a_report_dir_that_is_a_file_is_named_before_any_camera_starts(tmp_path: Path) -> None:
+    """It used to crash each camera with a bare FileExistsError (exit 5), and a live camera over and over."""
+    (tmp_path / "reports.txt").write_text("not a folder")
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD.replace("threads = 2", 'report_dir = "reports.txt"'))
+    with pytest.raises(InputError, match=r"cameras.toml:4: \[\[camera\]\] #1: report_dir .*reports.txt is a file, not a folder"):
+        load_config(path)
+
+
+def test_a_track_report_that_cannot_be_written_never_stops_the_camera(tmp_path: Path) -> None:
+    from sealshot.ledger import TrackSummary
+    from sealshot.serve.camera import TrackReport
+
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD)
+    lobby = load_config(path).cameras[0]
+    (tmp_path / "reports").write_text("a file where the folder should be")
+    with pytest.raises(InputError, match=r"report_dir .*reports: cannot write lobby.jsonl"):
+        TrackReport(lobby, 0.0)
+    (tmp_path / "reports").unlink()
+    report = TrackReport(lobby, 0.0)
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    report._file.close()
+    report._file = FullDisk()  # type: ignore[assignment]
+    report.write(TrackSummary(track_id=1, first_seen=0.0, last_seen=1.0, detections=3))  # logged, not raised

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealshot.batch.config import BatchConfig
@@ -85,7 +86,7 @@ def _print_plan_notes(console: Console, plan: "ArchivePlan") -> None:
     for file in plan.files:
         if file.started_at_source == "mtime-minus-duration":
             console.print(
-                f"[yellow]note:[/yellow] {file.path} has no creation time; its modification time is taken as the end of the recording",
+                f"[yellow]note:[/yellow] {escape(str(file.path))} has no creation time; its modification time is taken as the end of the recording",
                 highlight=False,
             )
     chunks, seconds = len(plan.chunks), plan.duration_s

@@ -249,6 +249,9 @@ def load_config(path: Path, metrics: str | None = None, quality_methods: Collect
         else:
             values["vault"] = merged["vault"]  # a URL, not a path relative to the configuration
         values.setdefault("report_dir", base / "reports")
+        if values["report_dir"].exists() and not values["report_dir"].is_dir():
+            line = lines.of(number if "report_dir" in entry else None, "report_dir")
+            raise InputError(f"{_where(path, line, number)}: report_dir {values['report_dir']} is a file, not a folder")
         if "thresholds" in values:
             values["thresholds"] = tuple(float(v) for v in values["thresholds"])
         source = values.pop("source")
