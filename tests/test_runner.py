@@ -220,3 +220,22 @@ def test_a_truncated_file_with_a_preview_is_reported_and_the_next_source_still_r
     assert isinstance(first.failure, SourceError) and "truncated" in (first.error or "") and 0 < first.frames < 30
     assert second.error is None and second.frames == 30
     assert (tmp_path / "preview-1.mp4").stat().st_size > 0 and (tmp_path / "preview-2.mp4").stat().st_size > 0
+
+
+def test_a_stopped_run_draws_its_preview_only_as_far_as_it_processed(tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, sample_clip: Path) -> None:
+    """Ctrl-C early in a long recording used to be followed by a preview pass over the whole file (minutes for an
+    hour of video) before the command returned."""
+    vault = tmp_path / "vault"
+
+    def sinks_then_sigterm(camera_id: str) -> CameraSealer:
+        sealer = CameraSealer.open(vault, recipient, camera_id)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return sealer
+
+    config = RunConfig(pipeline=QUICK.pipeline, preview=tmp_path / "preview.mp4", show_progress=False)
+    stop = StopRequest()
+    with stop.installed():
+        [report] = run_sources([str(sample_clip)], config, get_quality("size"), sinks_then_sigterm, detector=quick_detector, stop=stop)
+    assert report.interrupted and report.frames == 1
+    with av.open(str(tmp_path / "preview.mp4")) as preview:
+        assert sum(1 for _ in preview.decode(video=0)) == report.frames

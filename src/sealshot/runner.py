@@ -167,14 +167,19 @@ class _Preview:
             self._writer.close()
             self._writer = None
 
-    def draw_second_pass(self, report: SourceReport, max_frames: int | None) -> None:
-        if self.path is None or not self.frames.rereadable or not report.frames:
+    def draw_second_pass(self, report: SourceReport, stop: StopRequest) -> None:
+        """Up to the last frame the first pass processed (all of them, unless it was stopped or limited); a
+        signal that arrives while drawing ends the drawing there."""
+        if self.path is None or not self.frames.rereadable or not report.frames or not self.results:
             return
         chosen = {(t.chosen_frame, t.track_id) for t in report.tracks if t.snapshot_id}
+        stopped_before = bool(stop)
         writer: VideoWriter | None = None
         try:
             frames = open_source(report.source)
-            for frame in _limited(iter(frames), max_frames):
+            for frame in _limited(iter(frames), max(self.results) + 1):
+                if stop and not stopped_before:
+                    break
                 if writer is None:
                     writer = VideoWriter(self.path, frames.fps, frame.width, frame.height)
                 result = self.results.get(frame.index)
@@ -271,7 +276,7 @@ def run_source(
         console.print(f"[yellow]skipped:[/yellow] {escape(path)} is not a readable image", highlight=False)
     report.tracks = pipeline.track_summaries()
     report.stage_ms_per_frame = pipeline.stage_timings()
-    drawing.draw_second_pass(report, config.max_frames)
+    drawing.draw_second_pass(report, stop)
     if timeline is not None:
         plot_quality_timeline(report, timeline)
     return report
