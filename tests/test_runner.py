@@ -239,3 +239,18 @@ def test_a_stopped_run_draws_its_preview_only_as_far_as_it_processed(tmp_path: P
     assert report.interrupted and report.frames == 1
     with av.open(str(tmp_path / "preview.mp4")) as preview:
         assert sum(1 for _ in preview.decode(video=0)) == report.frames
+
+
+def test_a_folder_of_photos_of_different_people_seals_each_of_them(tmp_path: Path, recipient: Path, lfw_dir: Path) -> None:
+    """Ten photos of ten people used to give three snapshots: people one picture apart were merged into one track,
+    and a person in a single picture was dropped as a false alarm (fewer than 2 detections)."""
+    people = sorted(p for p in (lfw_dir / "images").iterdir() if p.is_dir())[:120:20]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for number, person in enumerate(people):
+        shutil.copy(sorted(person.iterdir())[0], folder / f"{number:02d}.jpg")
+    config = RunConfig(show_progress=False)
+    [report] = run_sources([str(folder)], config, get_quality("size"), vault_sinks(tmp_path / "vault", recipient))
+    assert report.error is None and report.frames == len(people) == 6
+    sealed = sorted(t.chosen_frame for t in report.tracks if t.snapshot_id)
+    assert sealed == list(range(len(people))), [(t.first_frame, t.detections, t.discarded) for t in report.tracks]

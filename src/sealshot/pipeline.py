@@ -139,7 +139,7 @@ class CameraPipeline:
         self.frames_processed += 1
         with self._timer.measure("cuts"):
             small = small_frame(frame.image)
-            cut = self.cuts is not None and self.cuts.update(small)
+            cut = self.cuts is not None and self.cuts.update(small, frame.timestamp)
         if cut:
             self.cut_frames.append(frame.index)
             self._last_full = None

@@ -232,8 +232,12 @@ def run_source(
     except OSError as error:  # a store that let a file-system error through
         report.fail(VaultError(f"cannot open the vault for camera {camera_id!r}: {error}"))
         return report
+    pipeline_config = dataclasses.replace(config.pipeline, camera_id=camera_id)
+    if getattr(frames, "stills", False):
+        # A folder's pictures are seconds or scenes apart: one picture of a person is all there may be of them.
+        pipeline_config = dataclasses.replace(pipeline_config, tracker=dataclasses.replace(pipeline_config.tracker, min_detections=1))
     pipeline = CameraPipeline(
-        dataclasses.replace(config.pipeline, camera_id=camera_id),
+        pipeline_config,
         quality,
         sink,
         report.started_at_utc,

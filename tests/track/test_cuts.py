@@ -41,3 +41,21 @@ def test_without_light_tolerance_a_change_of_light_is_a_cut(sample_clip: Path) -
     first, second = _frames(sample_clip, 2)
     detector = _steady(first, light_tolerant=False)
     assert detector.update(_scaled(second, 0.35))
+
+
+def test_pictures_a_second_apart_may_each_start_a_shot(sample_clip: Path) -> None:
+    """A folder of photos (1 picture a second): 'no second cut within 5 frames' meant no cut for 5 seconds, so the
+    people of different photos were tracked as one and only one of them was sealed."""
+    first, second = _frames(sample_clip, 2)
+    others = [np.ascontiguousarray(np.roll(second[::-1], shift, axis=1)[..., ::-1]) for shift in (300, 900)]
+    detector = ShotCutDetector()
+    assert [detector.update(image, float(second)) for second, image in enumerate([first, *others])] == [False, True, True]
+    video = ShotCutDetector()  # the same pictures 1/25 s apart: a flash, not three shots
+    assert [video.update(image, second / 25) for second, image in enumerate([first, *others])] == [False, False, False]
+
+
+def test_a_picture_of_another_shape_is_a_new_shot(sample_clip: Path) -> None:
+    [first] = _frames(sample_clip, 1)
+    detector = ShotCutDetector()
+    assert not detector.update(first, 0.0)
+    assert detector.update(np.ascontiguousarray(first[:, : first.shape[1] // 2]), 1.0)

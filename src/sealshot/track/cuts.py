@@ -42,36 +42,49 @@ class ShotCutDetector:
     threshold: float = 27.0
     """Mean per-channel HSV change (0-255 scale) that counts as a cut; PySceneDetect's default."""
     min_shot_frames: int = 5
-    """No second cut within this many frames of the last (flashes, a fade's last frames)."""
+    """No second cut within this many frames of the last (flashes, a fade's last frames)..."""
+    min_shot_s: float = 0.2
+    """...unless this many seconds passed (frames far apart: a folder of stills at 1 frame a second, a live
+    camera processed at a few frames a second), when each frame may start a new shot."""
     light_tolerant: bool = True
     """A frame over the threshold is a cut only if it still is with its light matched to the previous frame's."""
 
     def __post_init__(self) -> None:
         self._previous: np.ndarray | None = None
         self._since_cut = 0
+        self._cut_at: float | None = None
         self.last_score = 0.0
         self.light_changes = 0
         """Frames over the threshold that were a change of light, not a cut."""
         self.light_changed = False
         """Whether the last frame given to ``update`` was such a change of light (colours seen before it are stale)."""
 
-    def update(self, image: np.ndarray) -> bool:
-        """``image``: the RGB frame, or its ``small_frame``."""
+    def update(self, image: np.ndarray, timestamp: float | None = None) -> bool:
+        """``image``: the RGB frame, or its ``small_frame``; ``timestamp``: its time in seconds, if known."""
         hsv = cv2.cvtColor(small_frame(image), cv2.COLOR_RGB2HSV).astype(np.int16)
         previous, self._previous = self._previous, hsv
         self.light_changed = False
         self._since_cut += 1
-        if previous is None or previous.shape != hsv.shape:
-            self.last_score = 0.0
+        if previous is None:
+            self.last_score, self._cut_at = 0.0, timestamp  # the first shot starts here
             return False
+        if previous.shape != hsv.shape:
+            # Another shape of picture (a folder of photos, a stream re-configured): a new shot, whose boxes
+            # cannot be compared with the last one's.
+            self.last_score, self._since_cut, self._cut_at = 255.0, 0, timestamp
+            return True
         self.last_score = hsv_change(previous, hsv)
-        if self.last_score < self.threshold or self._since_cut < self.min_shot_frames:
+        long_enough = self._since_cut >= self.min_shot_frames or (
+            timestamp is not None and self._cut_at is not None and timestamp - self._cut_at >= self.min_shot_s
+        )
+        if self.last_score < self.threshold or not long_enough:
             return False
         if self.light_tolerant and light_compensated_change(previous, hsv) < self.threshold:
             self.light_changes += 1
             self.light_changed = True
             return False
         self._since_cut = 0
+        self._cut_at = timestamp
         return True
 
 

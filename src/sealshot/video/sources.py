@@ -304,6 +304,10 @@ class PyAVSource:
 class ImageFolderSource:
     """A folder of still images, taken in name order as frames at a nominal rate."""
 
+    stills = True
+    """Its frames are pictures of their own moments (often of different scenes), not a video's frames: a person
+    in a single picture counts (``TrackerConfig.min_detections`` does not apply)."""
+
     def __init__(self, folder: Path, fps: float = 1.0) -> None:
         self.name = str(folder)
         self.fps = fps
