@@ -47,7 +47,7 @@ class ShotCutDetector:
     """...unless this many seconds passed (frames far apart: a folder of stills at 1 frame a second, a live
     camera processed at a few frames a second), when each frame may start a new shot."""
     light_tolerant: bool = True
-    """A frame over the threshold is a cut only if it still is with its light matched to the previous frame's."""
+    """A frame over the threshold is a cut only if it still is once one frame's light is matched to the other's."""
 
     def __post_init__(self) -> None:
         self._previous: np.ndarray | None = None
