@@ -178,3 +178,24 @@ def test_an_output_path_that_cannot_be_written_stops_run_before_any_source(
     assert message in " ".join(result.output.split()) and option in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # one line, no traceback
     assert not (tmp_path / "vault").exists() and not (tmp_path / "preview.txt").exists()
+
+
+@pytest.mark.parametrize("option", ["--preview", "--report"])
+def test_an_output_that_is_one_of_the_sources_is_refused_and_the_recording_kept(
+    tmp_path: Path, sample_clip: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    """`--preview clip.mp4` on clip.mp4 overwrote the user's recording with the annotated preview (and --report
+    with JSON), and the run said ok."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    recording = tmp_path / "lobby.mp4"
+    recording.write_bytes(sample_clip.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["run", "lobby.mp4", "--vault", "vault", "--recipient", "none.pub", "--no-progress", "--max-frames", "2", option, str(recording)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is the source lobby.mp4" in " ".join(result.output.split())
+    assert recording.read_bytes() == sample_clip.read_bytes()

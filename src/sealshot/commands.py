@@ -52,6 +52,20 @@ def _check_output(path: Path | None, option: str, suffixes: tuple[str, ...] | No
         raise InputError(f"{option} {path}: {folder} is a file, not a folder")
 
 
+def _check_outputs_spare_the_sources(sources: list[str], outputs: list[tuple[str, Path | None, bool]]) -> None:
+    """No output may overwrite a source (``--preview clip.mp4`` on clip.mp4 replaced the recording) or another output.
+    ``outputs``: (option, path, numbered per source)."""
+    from sealshot.runner import suffixed
+
+    taken: dict[Path, str] = {Path(source).resolve(): f"the source {source}" for source in sources if Path(source).is_file()}
+    for option, path, numbered in outputs:
+        written = [suffixed(path, index, len(sources)) for index in range(len(sources))] if numbered else [path]
+        for output in (w for w in written if w is not None):
+            if output.resolve() in taken:
+                raise InputError(f"{option} {output} is {taken[output.resolve()]}; it would be overwritten")
+            taken[output.resolve()] = f"also written by {option}"
+
+
 def run(
     sources: list[str] = typer.Argument(..., help="Video files, image folders, stream URLs (rtsp://, http://) or webcam indices."),
     vault: str = typer.Option(..., "--vault", help="Vault that receives the sealed snapshots (created if missing): a folder, or postgresql://USER@HOST/DB?objects=s3://BUCKET/PREFIX."),
@@ -104,6 +118,7 @@ def run(
     _check_output(preview, "--preview", VIDEO_SUFFIXES)
     _check_output(report_path, "--report")
     _check_output(timeline, "--timeline", timeline_suffixes())
+    _check_outputs_spare_the_sources(sources, [("--preview", preview, True), ("--report", report_path, False), ("--timeline", timeline, True)])
 
     console = Console(stderr=True)
     if threads:
