@@ -13,6 +13,7 @@ from rich.table import Table
 from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
+from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
 from sealshot.track.config import TrackerConfig
 
@@ -37,33 +38,6 @@ def _utc_time(text: str | None) -> float | None:
         # Retention counts from the time a person was seen: a snapshot "seen" in the future would outlive it.
         raise InputError(f"--start-time {text!r} is in the future; a recording starts before it is processed")
     return start
-
-
-def _check_output(path: Path | None, option: str, suffixes: tuple[str, ...] | None = None) -> None:
-    """An output path that cannot be written stops ``run`` before any source (exit 2), not after the work."""
-    if path is None:
-        return
-    if path.is_dir():
-        raise InputError(f"{option} {path}: is a folder; give a file name")
-    if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise InputError(f"{option} {path}: unknown file type {path.suffix!r}; use {', '.join(suffixes)}")
-    folder = next(parent for parent in path.absolute().parents if parent.exists())  # where the missing folders would be made
-    if not folder.is_dir():
-        raise InputError(f"{option} {path}: {folder} is a file, not a folder")
-
-
-def _check_outputs_spare_the_sources(sources: list[str], outputs: list[tuple[str, Path | None, bool]]) -> None:
-    """No output may overwrite a source (``--preview clip.mp4`` on clip.mp4 replaced the recording) or another output.
-    ``outputs``: (option, path, numbered per source)."""
-    from sealshot.runner import suffixed
-
-    taken: dict[Path, str] = {Path(source).resolve(): f"the source {source}" for source in sources if Path(source).is_file()}
-    for option, path, numbered in outputs:
-        written = [suffixed(path, index, len(sources)) for index in range(len(sources))] if numbered else [path]
-        for output in (w for w in written if w is not None):
-            if output.resolve() in taken:
-                raise InputError(f"{option} {output} is {taken[output.resolve()]}; it would be overwritten")
-            taken[output.resolve()] = f"also written by {option}"
 
 
 def run(
@@ -112,13 +86,14 @@ def run(
 
     from sealshot.quality import get_quality
     from sealshot.report import timeline_suffixes, write_report
-    from sealshot.runner import StopRequest, run_sources, vault_sinks
+    from sealshot.runner import StopRequest, run_sources, suffixed, vault_sinks
     from sealshot.video.writer import VIDEO_SUFFIXES
 
-    _check_output(preview, "--preview", VIDEO_SUFFIXES)
-    _check_output(report_path, "--report")
-    _check_output(timeline, "--timeline", timeline_suffixes())
-    _check_outputs_spare_the_sources(sources, [("--preview", preview, True), ("--report", report_path, False), ("--timeline", timeline, True)])
+    check_output_file(preview, "--preview", VIDEO_SUFFIXES)
+    check_output_file(report_path, "--report")
+    check_output_file(timeline, "--timeline", timeline_suffixes())
+    numbered = [(option, suffixed(path, index, len(sources))) for option, path in (("--preview", preview), ("--timeline", timeline)) for index in range(len(sources))]
+    check_outputs_spare_inputs(sources, [*numbered, ("--report", report_path)])
 
     console = Console(stderr=True)
     if threads:

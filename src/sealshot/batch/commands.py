@@ -13,6 +13,7 @@ from rich.table import Table
 from sealshot.batch.config import BatchConfig
 from sealshot.config import PipelineConfig
 from sealshot.detect.config import MTCNNConfig
+from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD
 from sealshot.track.config import TrackerConfig
 
@@ -50,6 +51,7 @@ def batch(
     from sealshot.runner import StopRequest
 
     console = Console(stderr=True)
+    check_output_file(report_path, "--report")
     if quality not in available():
         raise typer.BadParameter(str(UnknownQualityMethod(quality)), param_hint="--quality")
     config = BatchConfig(chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds, ray=ray, max_retries=max_retries, threads=threads)
@@ -59,6 +61,7 @@ def batch(
         detect_every=detect_every,
     )
     plan = plan_archive(files, config, camera, align=detect_every)
+    check_outputs_spare_inputs([file.path for file in plan.files], [("--report", report_path)])
     _print_plan_notes(console, plan)
     job = BatchJob(
         vault=portable_location(vault),
