@@ -22,6 +22,7 @@ PACKAGE = "sealshot"
 # Bottom → top. A unit may import units of lower layers, and of its own layer only as listed below.
 LAYERS: list[set[str]] = [
     {"sealshot", "errors"},
+    {"outputs"},  # checks on the files a command will write, made before any work
     {"video"},
     {"detect"},  # including the still-image module, detect.stills
     {"recognize"},

@@ -110,16 +110,29 @@ def test_start_time_must_be_an_iso_time(tmp_path: Path, sample_clip: Path) -> No
     assert result.returncode == 2 and "--start-time" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_start_time_in_the_future_is_refused(tmp_path: Path, sample_clip: Path) -> None:
+    """Retention counts from when a person was seen: a snapshot "seen" in 2199 would be kept until then."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    result = CliRunner().invoke(
+        app, ["run", str(sample_clip), "--vault", str(tmp_path / "vault"), "--recipient", "none.pub", "--start-time", "2199-01-01T00:00:00Z"]
+    )
+    assert result.exit_code == 2 and "is in the future" in " ".join(result.output.split()), result.output
+    assert not (tmp_path / "vault").exists()
+
+
 def test_start_time_sets_when_a_files_snapshots_were_seen(tmp_path: Path, talking_heads_dir: Path) -> None:
     assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
     result = _sealshot(
         "run", str(talking_heads_dir / "driving_d11.mp4"), "--vault", "vault", "--recipient", "keys/authority.pub",
-        "--start-time", "2031-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
+        "--start-time", "2021-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
         "--min-face", "40", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [source] = json.loads((tmp_path / "report.json").read_text())["sources"]
-    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2031-03-04T05:06:07+00:00"
+    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2021-03-04T05:06:07+00:00"
     sealed = {t["snapshot_id"]: t for t in source["tracks"] if t["snapshot_id"]}
     with Vault.open(tmp_path / "vault") as vault:
         rows = vault.rows()
@@ -137,3 +150,52 @@ def test_vault_list_shows_the_calibrated_quality_beside_the_raw_one(run_outputs)
     assert "0–100" in listing.stdout
     for track in sealed:
         assert f"{track['chosen_quality_0_100']:.0f}" in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--preview", ".", "is a folder"),
+        ("--preview", "preview.txt", "unknown file type '.txt'"),
+        ("--report", ".", "is a folder"),
+        ("--timeline", "timeline.xyz", "unknown file type '.xyz'"),
+        ("--report", "plain-file/report.json", "is a file, not a folder"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_stops_run_before_any_source(
+    tmp_path: Path, sample_clip: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str, message: str
+) -> None:
+    """Found only after every frame was processed, such a mistake used to end in a traceback, the report and
+    the later sources lost."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    (tmp_path / "plain-file").write_text("not a folder")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(sample_clip), "--vault", "vault", "--recipient", "none.pub", "--no-progress", "--max-frames", "2", option, value])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and option in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # one line, no traceback
+    assert not (tmp_path / "vault").exists() and not (tmp_path / "preview.txt").exists()
+
+
+@pytest.mark.parametrize("option", ["--preview", "--report"])
+def test_an_output_that_is_one_of_the_sources_is_refused_and_the_recording_kept(
+    tmp_path: Path, sample_clip: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    """`--preview clip.mp4` on clip.mp4 overwrote the user's recording with the annotated preview (and --report
+    with JSON), and the run said ok."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    recording = tmp_path / "lobby.mp4"
+    recording.write_bytes(sample_clip.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app, ["run", "lobby.mp4", "--vault", "vault", "--recipient", "none.pub", "--no-progress", "--max-frames", "2", option, str(recording)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is the source lobby.mp4" in " ".join(result.output.split())
+    assert recording.read_bytes() == sample_clip.read_bytes()

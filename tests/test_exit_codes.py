@@ -45,3 +45,64 @@ def test_bad_input_exits_2_and_a_vault_problem_exits_4(work: Path) -> None:
     (work / "plain-file").write_text("not a vault")
     listing = _sealshot("vault", "list", "--vault", "plain-file", cwd=work)
     assert listing.returncode == 4 and "plain-file" in listing.stderr and "Traceback" not in listing.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--threads", "-1"], "--threads"),
+        (["--detect-every", "0"], "--detect-every"),
+        (["--max-frames", "-1"], "--max-frames"),
+        (["--min-detections", "0"], "--min-detections"),
+        (["--min-face", "0"], "min_face_size must be more than 0"),  # divided by zero in the detector before
+        (["--max-unseen", "-1"], "max_unseen_s must be more than 0"),  # sealed nobody, silently, before
+        (["--thresholds", "2", "2", "2"], "thresholds must be three detector scores from 0 to 1"),  # found nothing, silently
+    ],
+)
+def test_run_refuses_an_option_value_that_cannot_work_with_exit_2_before_any_source(
+    tmp_path: Path, sample_clip: Path, option: list[str], named: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(sample_clip), "--vault", str(tmp_path / "vault"), "--recipient", "none.pub", "--no-progress", *option])
+    assert result.exit_code == 2, result.output
+    assert named in " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    assert not (tmp_path / "vault").exists()
+
+
+def test_the_settings_refuse_values_that_cannot_work_for_library_users_too() -> None:
+    from sealshot.config import PipelineConfig, RunConfig
+    from sealshot.detect import MTCNNConfig
+    from sealshot.track import TrackerConfig
+
+    for make in (
+        lambda: MTCNNConfig(min_face_size=0),
+        lambda: MTCNNConfig(thresholds=(0.6, 0.7, 1.5)),
+        lambda: TrackerConfig(max_unseen_s=-1.0),
+        lambda: TrackerConfig(min_detections=0),
+        lambda: PipelineConfig(detect_every=0),
+        lambda: PipelineConfig(lanes=0),
+        lambda: RunConfig(max_frames=0),
+        lambda: RunConfig(threads=-2),
+    ):
+        with pytest.raises(InputError):
+            make()
+
+
+def test_the_error_line_shows_brackets_in_paths_and_messages_as_they_are(tmp_path: Path) -> None:
+    """The one error line is printed with rich: a path like 'cam[bold]/x' lost its brackets, and every
+    cameras.toml message its '[[camera]] #N' (shown as '[] #N')."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    vault = tmp_path / "[bold]vault"
+    listing = CliRunner().invoke(app, ["vault", "list", "--vault", str(vault)])
+    assert listing.exit_code == 4 and f"{vault} is not a sealshot vault" in " ".join(listing.output.split()), listing.output
+    config = tmp_path / "cameras.toml"
+    config.write_text('vault = "v"\nrecipient = "k.pub"\n[[camera]]\nsource = "rtsp://10.0.0.5/a"\nmin_face = 0\n')
+    served = CliRunner().invoke(app, ["serve", "--config", str(config)])
+    assert served.exit_code == 2 and "cameras.toml:5: [[camera]] #1: min_face must be more than 0" in " ".join(served.output.split()), served.output

@@ -129,3 +129,19 @@ def test_two_lanes_seal_the_same_snapshots_as_one(sample_clip: Path) -> None:
     assert tracks_one and tracks_one == tracks_two
     np.testing.assert_allclose(np.array(quality_one, float), np.array(quality_two, float), rtol=1e-5)
     assert len(crops_one) == len(crops_two) and all(np.array_equal(a, b) for a, b in zip(crops_one, crops_two))
+
+
+@pytest.mark.parametrize("light", ["flicker", "lights-on"])
+def test_a_change_of_light_is_not_a_cut_and_the_person_is_sealed_once(talking_heads_dir: Path, light: str) -> None:
+    """A flickering tube or a lamp switched on changes every pixel at once: taken for a scene cut, it ended the
+    person's track and sealed them again at every step (6 snapshots of one person in 6 s of flicker)."""
+    config = PipelineConfig(camera_id="lamp", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), detect_every=5)
+    sink = CollectingSink()
+    pipeline = CameraPipeline(config, get_quality("size"), sink, 0.0, detector=MTCNNDetector(config.detector))
+    for frame, _ in zip(open_source(talking_heads_dir / "driving_d11.mp4"), range(60)):
+        dark = (frame.index // 15) % 2 == 0 if light == "flicker" else frame.index < 30
+        image = np.clip(frame.image.astype(np.int16) - 64, 0, 255).astype(np.uint8) if dark else frame.image
+        pipeline.process(Frame(frame.index, frame.timestamp, image))
+    pipeline.finish()
+    assert pipeline.cut_frames == []
+    assert len(sink.snapshots) == 1, [(s.track_id, s.first_seen, s.last_seen, s.detections) for s in sink.snapshots]

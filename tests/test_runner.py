@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 
 from sealshot.config import PipelineConfig, RunConfig
 from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.errors import InputError, VaultError
+from sealshot.errors import InputError, SourceError, VaultError
 from sealshot.quality import get_quality
 from sealshot.runner import StopRequest, camera_id_for, run_sources, vault_sinks
 from sealshot.track import TrackerConfig
@@ -197,3 +198,59 @@ def test_a_live_source_is_timed_by_the_clock_and_previewed_as_it_goes(
     assert stat.S_IMODE(preview.stat().st_mode) == 0o600
     frames = list(open_source(preview))
     assert len(frames) == 12 and frames[0].image.shape[:2] == (512, 512)
+
+
+def test_a_truncated_file_with_a_preview_is_reported_and_the_next_source_still_runs(
+    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, ffmpeg: str, sample_clip: Path
+) -> None:
+    """The preview's second pass reads the file again and meets the same end: that must not turn into an
+    exception that skips the report, the summary and every later source."""
+    whole = tmp_path / "whole.mp4"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-i", str(sample_clip), "-frames:v", "30", "-vf", "scale=320:-2", "-c:v", "libx264", "-preset", "veryfast",
+         "-movflags", "+faststart", "-an", str(whole)],
+        check=True,
+    )
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    config = RunConfig(pipeline=QUICK.pipeline, preview=tmp_path / "preview.mp4", show_progress=False)
+    reports = run_sources([str(cut), str(whole)], config, get_quality("size"), vault_sinks(tmp_path / "vault", recipient), detector=quick_detector)
+    assert len(reports) == 2
+    first, second = reports
+    assert isinstance(first.failure, SourceError) and "truncated" in (first.error or "") and 0 < first.frames < 30
+    assert second.error is None and second.frames == 30
+    assert (tmp_path / "preview-1.mp4").stat().st_size > 0 and (tmp_path / "preview-2.mp4").stat().st_size > 0
+
+
+def test_a_stopped_run_draws_its_preview_only_as_far_as_it_processed(tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, sample_clip: Path) -> None:
+    """Ctrl-C early in a long recording used to be followed by a preview pass over the whole file (minutes for an
+    hour of video) before the command returned."""
+    vault = tmp_path / "vault"
+
+    def sinks_then_sigterm(camera_id: str) -> CameraSealer:
+        sealer = CameraSealer.open(vault, recipient, camera_id)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return sealer
+
+    config = RunConfig(pipeline=QUICK.pipeline, preview=tmp_path / "preview.mp4", show_progress=False)
+    stop = StopRequest()
+    with stop.installed():
+        [report] = run_sources([str(sample_clip)], config, get_quality("size"), sinks_then_sigterm, detector=quick_detector, stop=stop)
+    assert report.interrupted and report.frames == 1
+    with av.open(str(tmp_path / "preview.mp4")) as preview:
+        assert sum(1 for _ in preview.decode(video=0)) == report.frames
+
+
+def test_a_folder_of_photos_of_different_people_seals_each_of_them(tmp_path: Path, recipient: Path, lfw_dir: Path) -> None:
+    """Ten photos of ten people used to give three snapshots: people one picture apart were merged into one track,
+    and a person in a single picture was dropped as a false alarm (fewer than 2 detections)."""
+    people = sorted(p for p in (lfw_dir / "images").iterdir() if p.is_dir())[:120:20]
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for number, person in enumerate(people):
+        shutil.copy(sorted(person.iterdir())[0], folder / f"{number:02d}.jpg")
+    config = RunConfig(show_progress=False)
+    [report] = run_sources([str(folder)], config, get_quality("size"), vault_sinks(tmp_path / "vault", recipient))
+    assert report.error is None and report.frames == len(people) == 6
+    sealed = sorted(t.chosen_frame for t in report.tracks if t.snapshot_id)
+    assert sealed == list(range(len(people))), [(t.first_frame, t.detections, t.discarded) for t in report.tracks]

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
 from sealshot.detect.config import MTCNNConfig
 from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
+from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
 from sealshot.track.config import TrackerConfig
 
@@ -24,12 +26,18 @@ _DETECTOR, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), TrackerConfig(), PipelineC
 def _utc_time(text: str | None) -> float | None:
     if text is None:
         return None
-    from sealshot.video import parse_utc
+    import time
+
+    from sealshot.video.sources import FUTURE_TOLERANCE_S, parse_utc
 
     try:
-        return parse_utc(text)
+        start = parse_utc(text)
     except ValueError as error:
         raise InputError(f"--start-time {text!r}: not an ISO 8601 time (e.g. 2024-05-01T08:30:00Z)") from error
+    if start > time.time() + FUTURE_TOLERANCE_S:
+        # Retention counts from the time a person was seen: a snapshot "seen" in the future would outlive it.
+        raise InputError(f"--start-time {text!r} is in the future; a recording starts before it is processed")
+    return start
 
 
 def run(
@@ -47,18 +55,18 @@ def run(
     ),
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
-    detect_every: int = typer.Option(_PIPELINE.detect_every, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    detect_every: int = typer.Option(_PIPELINE.detect_every, min=1, help="Full detection every N frames; the tracker's boxes are refined in between."),
     motion_threshold: float = typer.Option(
-        _PIPELINE.motion_threshold or 0.0, help="Skip a due full detection while no part of the frame changed by more than this (grey levels); 0: never skip."
+        _PIPELINE.motion_threshold or 0.0, min=0.0, help="Skip a due full detection while no part of the frame changed by more than this (grey levels); 0: never skip."
     ),
-    cut_threshold: float = typer.Option(_TRACKER.cut_threshold or 0.0, help="Frame change (mean HSV difference) that counts as a scene cut and ends every track; 0: off."),
+    cut_threshold: float = typer.Option(_TRACKER.cut_threshold or 0.0, min=0.0, help="Frame change (mean HSV difference) that counts as a scene cut and ends every track; 0: off."),
     thresholds: tuple[float, float, float] = typer.Option(_DETECTOR.thresholds, help="MTCNN P-, R- and O-Net thresholds."),
     max_unseen: float = typer.Option(_TRACKER.max_unseen_s, help="Seconds a track may go unseen before it ends and is sealed."),
-    min_detections: int = typer.Option(_TRACKER.min_detections, help="Tracks with fewer detections are treated as false alarms."),
-    min_peak_score: float = typer.Option(_TRACKER.min_peak_score, help="Tracks whose detector score never reaches this are treated as false alarms."),
-    max_frames: Optional[int] = typer.Option(_RUN.max_frames, help="Stop each source after this many frames."),
+    min_detections: int = typer.Option(_TRACKER.min_detections, min=1, help="Tracks with fewer detections are treated as false alarms."),
+    min_peak_score: float = typer.Option(_TRACKER.min_peak_score, min=0.0, max=1.0, help="Tracks whose detector score never reaches this are treated as false alarms."),
+    max_frames: Optional[int] = typer.Option(_RUN.max_frames, min=1, help="Stop each source after this many frames."),
     threads: int = typer.Option(
-        _RUN.threads, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one lane with PyTorch's default pool)."
+        _RUN.threads, min=0, help="CPU threads for the models: a frame's detection and scoring are shared between this many threads, each running PyTorch single-threaded (0: one lane with PyTorch's default pool)."
     ),
     progress: bool = typer.Option(_RUN.show_progress, help="Show a progress bar."),
     calibration: Optional[Path] = typer.Option(
@@ -77,8 +85,15 @@ def run(
     import torch
 
     from sealshot.quality import get_quality
-    from sealshot.report import write_report
-    from sealshot.runner import StopRequest, run_sources, vault_sinks
+    from sealshot.report import timeline_suffixes, write_report
+    from sealshot.runner import StopRequest, run_sources, suffixed, vault_sinks
+    from sealshot.video.writer import VIDEO_SUFFIXES
+
+    check_output_file(preview, "--preview", VIDEO_SUFFIXES)
+    check_output_file(report_path, "--report")
+    check_output_file(timeline, "--timeline", timeline_suffixes())
+    numbered = [(option, suffixed(path, index, len(sources))) for option, path in (("--preview", preview), ("--timeline", timeline)) for index in range(len(sources))]
+    check_outputs_spare_inputs(sources, [*numbered, ("--report", report_path)])
 
     console = Console(stderr=True)
     if threads:
@@ -119,7 +134,7 @@ def run(
     _print_summary(console, reports)
     for report in reports:
         if report.error and not isinstance(report.failure, VaultError):
-            console.print(f"[red]error:[/red] {report.error}", highlight=False)
+            console.print(f"[red]error:[/red] {escape(report.error)}", highlight=False)
     vault_failure = next((r.failure for r in reports if isinstance(r.failure, VaultError)), None)
     if vault_failure is not None:
         raise vault_failure  # the command line's one error line, and the vault's exit code
@@ -139,7 +154,7 @@ def _print_summary(console: Console, reports: "list[SourceReport]") -> None:
     for r in reports:
         fps = f"{r.frames / r.seconds:.1f}" if r.seconds else "-"
         status = "[red]error[/red]" if r.error else ("interrupted" if r.interrupted else "ok")
-        table.add_row(Path(r.source).name, r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), status)
+        table.add_row(escape(Path(r.source).name), r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), status)
     console.print(table)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sealshot.detect.config import MTCNNConfig
+from sealshot.errors import InputError
 from sealshot.quality.calibration import NOT_USABLE_BELOW
 from sealshot.track.config import TrackerConfig
 
@@ -70,6 +71,16 @@ class PipelineConfig:
     clip_jpeg_quality: int = 80
     """JPEG quality (0-100) of the clip's frames."""
 
+    def __post_init__(self) -> None:
+        """``InputError`` naming the setting when a value cannot work."""
+        for name, count in (("detect_every", self.detect_every), ("lanes", self.lanes), ("timeline_points", self.timeline_points)):
+            if count < 1:
+                raise InputError(f"{name} must be at least 1, not {count!r}")
+        if self.motion_threshold is not None and self.motion_threshold < 0:
+            raise InputError(f"motion_threshold must be 0 or more grey levels (None: always detect), not {self.motion_threshold!r}")
+        if not 0.0 <= self.clip_seconds <= MAX_CLIP_SECONDS:
+            raise InputError(f"clip_seconds must be from 0 (no clip) to {MAX_CLIP_SECONDS:g}, not {self.clip_seconds!r}")
+
 
 @dataclass
 class RunConfig:
@@ -90,3 +101,10 @@ class RunConfig:
     threads: int = 2
     """``run --threads``: lanes of the camera pipeline (``PipelineConfig.lanes``), each running PyTorch single-threaded;
     2 uses both cores of a small host (bench/throughput.py measures this setting). 0: one lane with PyTorch's own pool."""
+
+    def __post_init__(self) -> None:
+        """``InputError`` naming the setting when a value cannot work."""
+        if self.max_frames is not None and self.max_frames < 1:
+            raise InputError(f"max_frames must be at least 1 (None: every frame), not {self.max_frames!r}")
+        if self.threads < 0:
+            raise InputError(f"threads must be 0 or more, not {self.threads!r}")

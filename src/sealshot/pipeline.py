@@ -139,12 +139,14 @@ class CameraPipeline:
         self.frames_processed += 1
         with self._timer.measure("cuts"):
             small = small_frame(frame.image)
-            cut = self.cuts is not None and self.cuts.update(small)
+            cut = self.cuts is not None and self.cuts.update(small, frame.timestamp)
         if cut:
             self.cut_frames.append(frame.index)
             self._last_full = None
             with self._timer.measure("seal"):
                 self._close_all(self.tracker.finish())
+        elif self.cuts is not None and self.cuts.light_changed:
+            self.tracker.forget_appearance()  # the same scene under other light: same people, other colours
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
         with self._timer.measure("align"):

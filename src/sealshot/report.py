@@ -82,6 +82,13 @@ def write_report(path: Path, reports: list[SourceReport]) -> None:
     path.write_text(json.dumps({"sources": [r.to_json() for r in reports]}, indent=2))
 
 
+def timeline_suffixes() -> tuple[str, ...]:
+    """File types ``plot_quality_timeline`` can write (matplotlib's formats: .png, .svg, .pdf, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted(f".{name}" for name in FigureCanvasBase.get_supported_filetypes()))
+
+
 def plot_quality_timeline(report: SourceReport, path: Path) -> None:
     """Quality over time for each sealed track, the chosen crop marked (the paper's figure 8).
 

@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Callable, Iterator, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, PipelineConfig, RunConfig, fit_camera_id
@@ -166,20 +167,29 @@ class _Preview:
             self._writer.close()
             self._writer = None
 
-    def draw_second_pass(self, report: SourceReport, max_frames: int | None) -> None:
-        if self.path is None or not self.frames.rereadable or not report.frames:
+    def draw_second_pass(self, report: SourceReport, stop: StopRequest) -> None:
+        """Up to the last frame the first pass processed (all of them, unless it was stopped or limited); a
+        signal that arrives while drawing ends the drawing there."""
+        if self.path is None or not self.frames.rereadable or not report.frames or not self.results:
             return
         chosen = {(t.chosen_frame, t.track_id) for t in report.tracks if t.snapshot_id}
-        frames = open_source(report.source)
+        stopped_before = bool(stop)
         writer: VideoWriter | None = None
         try:
-            for frame in _limited(iter(frames), max_frames):
+            frames = open_source(report.source)
+            for frame in _limited(iter(frames), max(self.results) + 1):
+                if stop and not stopped_before:
+                    break
                 if writer is None:
                     writer = VideoWriter(self.path, frames.fps, frame.width, frame.height)
                 result = self.results.get(frame.index)
                 faces = result.faces if result else ()
                 labels = [BoxLabel(f.box, f.track_id, f.quality, (f.frame_index, f.track_id) in chosen) for f in faces]
                 writer.write(annotate(frame.image, labels, caption=f"{report.camera_id}  frame {frame.index}  t={frame.timestamp:.2f}s"))
+        except SourceError as error:
+            # A truncated or damaged file ends the second pass where it ended the first (already reported);
+            # the preview keeps the frames drawn so far. A file that changed in between is reported now.
+            report.fail(error)
         finally:
             if writer is not None:
                 writer.close()
@@ -210,7 +220,7 @@ def run_source(
     report.started_at_utc, report.started_at_source = _start_time(frames, config.start_time_utc)
     if report.started_at_source == "mtime-minus-duration":
         console.print(
-            f"[yellow]note:[/yellow] {source} has no creation time; its modification time is taken as the end of the "
+            f"[yellow]note:[/yellow] {escape(source)} has no creation time; its modification time is taken as the end of the "
             "recording (set --start-time if that is wrong)",
             highlight=False,
         )
@@ -222,8 +232,12 @@ def run_source(
     except OSError as error:  # a store that let a file-system error through
         report.fail(VaultError(f"cannot open the vault for camera {camera_id!r}: {error}"))
         return report
+    pipeline_config = dataclasses.replace(config.pipeline, camera_id=camera_id)
+    if getattr(frames, "stills", False):
+        # A folder's pictures are seconds or scenes apart: one picture of a person is all there may be of them.
+        pipeline_config = dataclasses.replace(pipeline_config, tracker=dataclasses.replace(pipeline_config.tracker, min_detections=1))
     pipeline = CameraPipeline(
-        dataclasses.replace(config.pipeline, camera_id=camera_id),
+        pipeline_config,
         quality,
         sink,
         report.started_at_utc,
@@ -263,10 +277,10 @@ def run_source(
     report.seconds = time.perf_counter() - start
     report.skipped = list(getattr(frames, "skipped", []))
     for path in report.skipped:
-        console.print(f"[yellow]skipped:[/yellow] {path} is not a readable image", highlight=False)
+        console.print(f"[yellow]skipped:[/yellow] {escape(path)} is not a readable image", highlight=False)
     report.tracks = pipeline.track_summaries()
     report.stage_ms_per_frame = pipeline.stage_timings()
-    drawing.draw_second_pass(report, config.max_frames)
+    drawing.draw_second_pass(report, stop)
     if timeline is not None:
         plot_quality_timeline(report, timeline)
     return report

@@ -107,3 +107,21 @@ def test_the_command_refuses_a_glob_that_matches_nothing(tmp_path: Path, recipie
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2 and "matches no file" in done.stderr and not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize(("report", "message"), [(".", "is a folder"), ("lobby.mp4", "is the source")])
+def test_a_report_path_that_would_fail_or_overwrite_a_recording_is_refused_before_any_chunk(
+    tmp_path: Path, sample_clip: Path, monkeypatch: pytest.MonkeyPatch, report: str, message: str
+) -> None:
+    """`--report` on a folder ended the batch in a traceback after every chunk ran; on one of the files, it replaced
+    the recording with the JSON report."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    recording = tmp_path / "lobby.mp4"
+    recording.write_bytes(sample_clip.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["batch", "lobby.mp4", "--vault", "vault", "--recipient", "none.pub", "--no-progress", "--report", report])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert recording.read_bytes() == sample_clip.read_bytes() and not (tmp_path / "vault").exists()

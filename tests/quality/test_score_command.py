@@ -77,3 +77,16 @@ def test_score_rejects_an_unknown_method(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["score", str(image), "--quality", "no-such-method", "--out", str(tmp_path / "s.csv")])
     assert result.exit_code == 2
     assert "unknown quality method" in result.output
+
+
+def test_score_refuses_an_out_that_is_one_of_its_images(tmp_path: Path) -> None:
+    """`score a.jpg --out a.jpg` replaced the photo with the CSV."""
+    image = tmp_path / "a.jpg"
+    cv2.imwrite(str(image), np.full((64, 64, 3), 128, np.uint8))
+    before = image.read_bytes()
+    for given in ([str(image)], [str(tmp_path)]):
+        result = CliRunner().invoke(app, ["score", *given, "--quality", "size", "--out", str(image)])
+        assert result.exit_code == 2, result.output
+        (line,) = _error_lines(result.output)
+        assert "is one of the images to score" in line
+    assert image.read_bytes() == before

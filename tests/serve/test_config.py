@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +59,12 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
         (lambda t: t.replace("detect_every = 3", "clip_seconds = -1"), r"cameras.toml:13: \[\[camera\]\] #2: clip_seconds must be from 0 \(no clip\) to 30"),
         (lambda t: t.replace("threads = 2", "clip_seconds = 45.5"), r"cameras.toml:4: clip_seconds must be from 0 \(no clip\) to 30, not 45.5"),
         (lambda t: t.replace("threads = 2", 'clip_seconds = "2"'), r"cameras.toml:4: clip_seconds must be a number"),
+        (lambda t: t.replace("detect_every = 3", "min_face = 0"), r"cameras.toml:13: \[\[camera\]\] #2: min_face must be more than 0, not 0"),
+        (lambda t: t.replace("threads = 2", "max_unseen = -1.5"), r"cameras.toml:4: max_unseen must be more than 0, not -1.5"),
+        (lambda t: t.replace("threads = 2", "min_detections = 0"), r"cameras.toml:4: min_detections must be at least 1, not 0"),
+        (lambda t: t.replace("threads = 2", "min_peak_score = 95"), r"cameras.toml:4: min_peak_score must be from 0 to 1, not 95"),
+        (lambda t: t.replace("threads = 2", "thresholds = [0.6, 0.7, 70]"), r"cameras.toml:4: thresholds must be three numbers from 0 to 1"),
+        (lambda t: t.replace("threads = 2", "read_timeout_s = 0"), r"cameras.toml:4: read_timeout_s must be more than 0, not 0"),
     ],
 )
 def test_mistakes_name_the_line_and_key(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -82,3 +90,34 @@ def test_an_unknown_quality_method_is_named_with_its_line(tmp_path: Path) -> Non
         load_config(path, quality_methods=["vae", "vae-ratio", "sharpness", DEFAULT_METHOD])
     with pytest.raises(InputError, match=rf"cameras.toml:6: \[\[camera\]\] #1: unknown quality method '{DEFAULT_METHOD}'"):
         load_config(path, quality_methods=["sharpness"])  # the default, where the camera does not set one
+
+
+def test_a_report_dir_that_is_a_file_is_named_before_any_camera_starts(tmp_path: Path) -> None:
+    """It used to crash each camera with a bare FileExistsError (exit 5), and a live camera over and over."""
+    (tmp_path / "reports.txt").write_text("not a folder")
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD.replace("threads = 2", 'report_dir = "reports.txt"'))
+    with pytest.raises(InputError, match=r"cameras.toml:4: \[\[camera\]\] #1: report_dir .*reports.txt is a file, not a folder"):
+        load_config(path)
+
+
+def test_a_track_report_that_cannot_be_written_never_stops_the_camera(tmp_path: Path) -> None:
+    from sealshot.ledger import TrackSummary
+    from sealshot.serve.camera import TrackReport
+
+    path = tmp_path / "cameras.toml"
+    path.write_text(GOOD)
+    lobby = load_config(path).cameras[0]
+    (tmp_path / "reports").write_text("a file where the folder should be")
+    with pytest.raises(InputError, match=r"report_dir .*reports: cannot write lobby.jsonl"):
+        TrackReport(lobby, 0.0)
+    (tmp_path / "reports").unlink()
+    report = TrackReport(lobby, 0.0)
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    report._file.close()
+    report._file = FullDisk()  # type: ignore[assignment]
+    report.write(TrackSummary(track_id=1, first_seen=0.0, last_seen=1.0, detections=3))  # logged, not raised

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import stat
@@ -458,3 +459,19 @@ def test_a_folder_made_by_another_process_between_two_checks_is_taken_as_made(tm
     (tmp_path / "plain").write_text("x")
     with pytest.raises(VaultError, match="is a file, not a folder"):
         make_private_directory(tmp_path / "plain")
+
+
+def test_a_vault_folder_deleted_while_a_camera_runs_is_not_made_again(tmp_path, authority, make_snapshot, base_time):
+    """An operator removes the vault under a running camera: its seals fail clearly, and closing it must not leave
+    a half-made folder (cameras/ID.chain.json) that later runs refuse as 'not empty and not a vault'."""
+    vault = tmp_path / "vault"
+    sealer = CameraSealer.open(vault, authority.public_path, "door")
+    seal(sealer, make_snapshot("door", 1, base_time))
+    shutil.rmtree(vault)
+    with pytest.raises(VaultError):
+        seal(sealer, make_snapshot("door", 2, base_time + 1))
+    sealer.close()
+    assert not vault.exists()
+    with CameraSealer.open(vault, authority.public_path, "door") as fresh:  # a new vault can be made there at once
+        seal(fresh, make_snapshot("door", 3, base_time + 2))
+    assert verify_vault(vault).ok

@@ -59,3 +59,23 @@ def test_an_unreadable_image_is_skipped_and_reported(clip: Path, tmp_path: Path)
     read = [frame.index for frame in source]
     assert read == [0, 2]
     assert source.skipped == [str(tmp_path / "b.png")]  # type: ignore[attr-defined]
+
+
+def test_a_damaged_stretch_in_the_middle_is_skipped_and_the_rest_still_read(clip: Path, tmp_path: Path) -> None:
+    """A bad sector or a broken copy garbles some packets mid-file: FFmpeg's own tools skip them and go on.
+    The frames after the damage must still be read (their people sealed), and the file reported as damaged."""
+    damaged = tmp_path / "damaged.mp4"
+    data = bytearray(clip.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8000] = np.random.default_rng(0).integers(0, 256, 8000, dtype=np.uint8).tobytes()
+    damaged.write_bytes(bytes(data))
+    source = open_source(damaged)
+    indices: list[int] = []
+    timestamps: list[float] = []
+    with pytest.raises(VideoSourceError, match=r"damaged\.mp4: damaged: \d+ packets? could not be decoded and (was|were) skipped"):
+        for frame in source:
+            indices.append(frame.index)
+            timestamps.append(frame.timestamp)
+    assert len(indices) >= 40  # well past the damage, which sits at about frame 30
+    assert indices == sorted(set(indices)) and indices[-1] >= 55  # later frames keep (about) their place in the file
+    assert timestamps == sorted(timestamps)

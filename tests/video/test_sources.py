@@ -88,10 +88,19 @@ def _write_clip(path: Path, frames: int = 20, fps: int = 10, creation_time: str 
 
 
 def test_a_files_start_is_the_containers_creation_time(tmp_path: Path) -> None:
-    clip = _write_clip(tmp_path / "cam.mp4", creation_time="2030-01-02T03:04:05.000000Z")
+    clip = _write_clip(tmp_path / "cam.mp4", creation_time="2025-01-02T03:04:05.000000Z")
     source = open_source(clip)
     assert source.started_at_source == "container" and source.rereadable
-    assert source.started_at_utc == datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+    assert source.started_at_utc == datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc).timestamp()
+
+
+def test_a_creation_time_in_the_future_is_not_believed(tmp_path: Path) -> None:
+    """A camera with a wrong clock: its snapshots would be "seen" in years to come and outlive the vault's retention."""
+    clip = _write_clip(tmp_path / "cam.mp4", frames=20, fps=10, creation_time="2039-01-02T03:04:05.000000Z")  # MP4 holds years up to 2040
+    os.utime(clip, (1_700_000_000, 1_700_000_000))
+    source = open_source(clip)
+    assert source.started_at_source == "mtime-minus-duration"
+    assert source.started_at_utc == pytest.approx(1_700_000_000 - 2.0, abs=0.2)
 
 
 def test_without_creation_time_the_modification_time_is_taken_as_the_end_of_the_recording(tmp_path: Path) -> None:

@@ -54,3 +54,35 @@ def test_http_stream_decodes_with_timestamps(http_server: str) -> None:
 def test_missing_stream_is_a_clear_error(http_server: str) -> None:
     with pytest.raises(VideoSourceError, match="cannot open"):
         open_source(f"{http_server}/nothing-here.mp4")
+
+
+def test_a_stream_that_stalls_ends_with_a_message_saying_so(sample_clip: Path, tmp_path: Path) -> None:
+    """A camera that stops sending (a dead link, a frozen encoder) used to end `run` with FFmpeg's
+    'Immediate exit requested'; the frames read before are kept."""
+    import socket
+
+    from sealshot.video.sources import PyAVSource
+
+    _remux_to_mpegts(sample_clip, tmp_path / "live.ts")
+    head = (tmp_path / "live.ts").read_bytes()[:400_000]
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve_then_stall() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(head)
+            stop.wait(30)  # the connection stays open, silent
+
+    thread = threading.Thread(target=serve_then_stall, daemon=True)
+    thread.start()
+    try:
+        source = PyAVSource(f"tcp://127.0.0.1:{listener.getsockname()[1]}", is_stream=True, timeout_s=1.0)
+        frames = 0
+        with pytest.raises(VideoSourceError, match=r"no data for 1 s after \d+ frames \(the stream stalled or its connection dropped\)"):
+            for _ in source:
+                frames += 1
+        assert frames > 0
+    finally:
+        stop.set()
+        listener.close()

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealshot.batch.config import BatchConfig
 from sealshot.config import PipelineConfig
 from sealshot.detect.config import MTCNNConfig
+from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD
 from sealshot.track.config import TrackerConfig
 
@@ -33,11 +35,11 @@ def batch(
     chunk_seconds: float = typer.Option(_BATCH.chunk_seconds, help="Files longer than this are cut into chunks of at most this length."),
     overlap_seconds: float = typer.Option(_BATCH.overlap_seconds, help="Each chunk also reads this much before and after its own frames."),
     max_retries: int = typer.Option(_BATCH.max_retries, help="Times Ray reruns a chunk whose worker died (a rerun seals nothing twice)."),
-    threads: int = typer.Option(_BATCH.threads, help="PyTorch and OpenCV threads per chunk."),
+    threads: int = typer.Option(_BATCH.threads, min=1, help="PyTorch and OpenCV threads per chunk."),
     report_path: Optional[Path] = typer.Option(None, "--report", help="Write a JSON report: per file and chunk, frames, seconds, sealed ids, attempts."),
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
-    detect_every: int = typer.Option(_PIPELINE.detect_every, help="Full detection every N frames; the tracker's boxes are refined in between."),
+    detect_every: int = typer.Option(_PIPELINE.detect_every, min=1, help="Full detection every N frames; the tracker's boxes are refined in between."),
     max_unseen: float = typer.Option(_TRACKER.max_unseen_s, help="Seconds a track may go unseen before it ends and is sealed."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -49,6 +51,7 @@ def batch(
     from sealshot.runner import StopRequest
 
     console = Console(stderr=True)
+    check_output_file(report_path, "--report")
     if quality not in available():
         raise typer.BadParameter(str(UnknownQualityMethod(quality)), param_hint="--quality")
     config = BatchConfig(chunk_seconds=chunk_seconds, overlap_seconds=overlap_seconds, ray=ray, max_retries=max_retries, threads=threads)
@@ -58,6 +61,7 @@ def batch(
         detect_every=detect_every,
     )
     plan = plan_archive(files, config, camera, align=detect_every)
+    check_outputs_spare_inputs([file.path for file in plan.files], [("--report", report_path)])
     _print_plan_notes(console, plan)
     job = BatchJob(
         vault=portable_location(vault),
@@ -85,7 +89,7 @@ def _print_plan_notes(console: Console, plan: "ArchivePlan") -> None:
     for file in plan.files:
         if file.started_at_source == "mtime-minus-duration":
             console.print(
-                f"[yellow]note:[/yellow] {file.path} has no creation time; its modification time is taken as the end of the recording",
+                f"[yellow]note:[/yellow] {escape(str(file.path))} has no creation time; its modification time is taken as the end of the recording",
                 highlight=False,
             )
     chunks, seconds = len(plan.chunks), plan.duration_s

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sealshot.console.settings import DEFAULTS
 from sealshot.errors import EXIT_PARTIAL, InputError
@@ -109,7 +110,7 @@ def evidence_verify(
     report = verify_bundle(bundle, expect_key)
     if not report.ok:
         for problem in report.problems:
-            error_console.print(f"[red]FAIL[/] {problem}", highlight=False)
+            error_console.print(f"[red]FAIL[/] {escape(str(problem))}", highlight=False)
         raise typer.Exit(EXIT_PARTIAL)
     console.print(f"OK: case {report.case_id}, {report.snapshots} snapshot(s), opened at audit entry #{report.opened_seq}, signed by {report.signing_key}", highlight=False)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sealshot.errors import InputError
+
 
 @dataclass
 class MTCNNConfig:
@@ -21,3 +23,16 @@ class MTCNNConfig:
     largest_side: int = 4096
     """Frames whose longer side exceeds this are always downscaled to it before full detection, whatever
     ``detect_max_side`` says: a 12000-pixel still would otherwise take minutes and gigabytes."""
+
+    def __post_init__(self) -> None:
+        """``InputError`` naming the setting when a value cannot work (a zero face size divides by zero, a
+        threshold above 1 finds nothing, silently)."""
+        if not self.min_face_size > 0:
+            raise InputError(f"min_face_size must be more than 0 pixels, not {self.min_face_size!r}")
+        if len(self.thresholds) != 3 or not all(0.0 <= t <= 1.0 for t in self.thresholds):
+            raise InputError(f"thresholds must be three detector scores from 0 to 1 (P-, R-, O-Net), not {tuple(self.thresholds)!r}")
+        if not 0.0 < self.scale_factor < 1.0:
+            raise InputError(f"scale_factor must be between 0 and 1, not {self.scale_factor!r}")
+        for name, side in (("detect_max_side", self.detect_max_side), ("largest_side", self.largest_side)):
+            if side is not None and side < 1:
+                raise InputError(f"{name} must be at least 1 pixel, not {side!r}")

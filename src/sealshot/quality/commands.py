@@ -79,6 +79,8 @@ def score_command(
     if not paths:
         raise InputError("no images found in " + ", ".join(map(str, images)))
     writable_file(out)
+    if out.resolve() in {Path(path).resolve() for path in paths}:
+        raise InputError(f"--out {out} is one of the images to score; it would be overwritten")
 
     counts: Counter[str] = Counter()
     with Progress(

@@ -19,7 +19,7 @@ from collections import deque
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Iterator
 
-from sealshot.errors import ModelError, SealshotError, SourceError, VaultError, signal_exit_code
+from sealshot.errors import InputError, ModelError, SealshotError, SourceError, VaultError, signal_exit_code
 from sealshot.serve import logs
 from sealshot.serve.config import CameraSettings
 
@@ -91,9 +91,12 @@ class TrackReport:
     """``<report_dir>/<camera>.jsonl``: one line per ended track, written when it ends."""
 
     def __init__(self, settings: CameraSettings, started_at_utc: float) -> None:
-        settings.report_dir.mkdir(parents=True, exist_ok=True)
         self.path = settings.report_dir / f"{settings.camera_id}.jsonl"
-        self._file = self.path.open("a", encoding="utf-8")
+        try:
+            settings.report_dir.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"report_dir {settings.report_dir}: cannot write {self.path.name} ({error.strerror or error})") from error
         self._settings = settings
         self._started_at_utc = started_at_utc
 
@@ -106,8 +109,12 @@ class TrackReport:
             "ended_at_utc": time.time(),
             **summary.to_json(),
         }
-        self._file.write(json.dumps(line) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(line) + "\n")
+            self._file.flush()
+        except OSError as error:
+            # The snapshot is sealed already; a full or lost report disk must not stop the camera sealing others.
+            logger.error("cannot write the track report", extra={"event": "report_failed", "path": str(self.path), "error": str(error)})
         logger.info(
             "track ended",
             extra={"event": "track_sealed" if summary.snapshot_id else "track_discarded", "track_id": summary.track_id,

@@ -135,7 +135,12 @@ _SERVE_TYPES: dict[str, type | tuple[type, ...]] = {
     "restart_max_s": (int, float),
     "stop_timeout_s": (int, float),
 }
-_POSITIVE = {"threads", "opencv_threads", "decoder_threads", "keep_frames", "detect_every", "timeline_points", "detect_max_side"}
+_POSITIVE = {"threads", "opencv_threads", "decoder_threads", "keep_frames", "detect_every", "timeline_points", "detect_max_side", "min_detections"}
+_ABOVE_ZERO = {
+    "min_face", "max_unseen", "reconnect_initial_s", "reconnect_max_s", "read_timeout_s", "max_behind_s",
+    "restart_initial_s", "restart_max_s", "stop_timeout_s",
+}
+_FRACTIONS = {"min_peak_score"}
 
 
 class _Lines:
@@ -180,10 +185,16 @@ def _check(path: Path, lines: _Lines, camera: int | None, table: dict[str, Any],
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be {kind}, not {value!r}")
         if key in _POSITIVE and value < 1:
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be at least 1, not {value!r}")
+        if key in _ABOVE_ZERO and not value > 0:
+            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be more than 0, not {value!r}")
+        if key in _FRACTIONS and not 0 <= value <= 1:
+            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be from 0 to 1, not {value!r}")
         if key == "clip_seconds" and not 0 <= value <= MAX_CLIP_SECONDS:
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: clip_seconds must be from 0 (no clip) to {MAX_CLIP_SECONDS:g}, not {value!r}")
-        if key == "thresholds" and (len(value) != 3 or not all(isinstance(v, (int, float)) for v in value)):
-            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: thresholds must be three numbers (P-, R-, O-Net)")
+        if key == "thresholds" and (
+            len(value) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in value)
+        ):
+            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: thresholds must be three numbers from 0 to 1 (P-, R-, O-Net)")
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -238,6 +249,9 @@ def load_config(path: Path, metrics: str | None = None, quality_methods: Collect
         else:
             values["vault"] = merged["vault"]  # a URL, not a path relative to the configuration
         values.setdefault("report_dir", base / "reports")
+        if values["report_dir"].exists() and not values["report_dir"].is_dir():
+            line = lines.of(number if "report_dir" in entry else None, "report_dir")
+            raise InputError(f"{_where(path, line, number)}: report_dir {values['report_dir']} is a file, not a folder")
         if "thresholds" in values:
             values["thresholds"] = tuple(float(v) for v in values["thresholds"])
         source = values.pop("source")

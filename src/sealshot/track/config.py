@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sealshot.errors import InputError
+
 
 @dataclass
 class TrackerConfig:
@@ -38,3 +40,16 @@ class TrackerConfig:
     cut_threshold: float | None = 27.0
     """Mean HSV change between consecutive small frames that counts as a scene cut and ends every track
     (PySceneDetect's ``ContentDetector`` default); None turns cut detection off."""
+
+    def __post_init__(self) -> None:
+        """``InputError`` naming the setting when a value cannot work (a negative ``max_unseen_s`` ends every
+        track at once and seals nobody, silently)."""
+        if not self.max_unseen_s > 0:
+            raise InputError(f"max_unseen_s must be more than 0 seconds, not {self.max_unseen_s!r}")
+        if self.min_detections < 1:
+            raise InputError(f"min_detections must be at least 1, not {self.min_detections!r}")
+        for name, value in (("min_iou", self.min_iou), ("min_peak_score", self.min_peak_score)):
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"{name} must be from 0 to 1, not {value!r}")
+        if self.cut_threshold is not None and not self.cut_threshold > 0:
+            raise InputError(f"cut_threshold must be more than 0 (None: no cut detection), not {self.cut_threshold!r}")

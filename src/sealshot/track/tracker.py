@@ -209,6 +209,12 @@ class FaceTracker:
             del self.tracks[track.track_id]
         return TrackUpdate(TrackedDetections(detections, tracker_id), ended)
 
+    def forget_appearance(self) -> None:
+        """The light changed (``ShotCutDetector.light_changed``): the live tracks' colours were learnt under the
+        old light, so the next detections are matched by motion alone and each track learns its colours anew."""
+        for track in self.tracks.values():
+            track.appearance = None
+
     def finish(self) -> list[Track]:
         """End every live track (end of stream, a scene cut, or shutdown)."""
         ended = list(self.tracks.values())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealshot.errors import EXIT_PARTIAL
@@ -140,9 +141,9 @@ def open_command(
         result = open_warrant(vault, share_paths, scope, case or "", out, _actor(actor), passphrase_file, ask)
     console.print(f"opened {len(result.written)} snapshot(s) into {out}; logged as audit entry #{result.entry.seq if result.entry else '?'}")
     for problem in result.verification_problems:
-        error_console.print(f"[bold yellow]vault fails verification (logged with this opening):[/] {problem}", highlight=False)
+        error_console.print(f"[bold yellow]vault fails verification (logged with this opening):[/] {escape(str(problem))}", highlight=False)
     for failure in result.failures:
-        error_console.print(f"[bold red]failed:[/] {failure}", highlight=False)
+        error_console.print(f"[bold red]failed:[/] {escape(str(failure))}", highlight=False)
     if result.failures:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -158,9 +159,9 @@ def verify_command(
 
     report = verify_vault(vault, expect_head)
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(str(note))}", highlight=False)
     for problem in report.problems:
-        error_console.print(f"[bold red]FAIL:[/] {problem}", highlight=False)
+        error_console.print(f"[bold red]FAIL:[/] {escape(str(problem))}", highlight=False)
     console.print(f"{report.entries} audit entries, {report.snapshots} snapshots indexed, head {report.head}")
     if not report.ok:
         raise typer.Exit(EXIT_PARTIAL)
@@ -251,7 +252,7 @@ def migrate_command(
         highlight=False,
     )
     for problem in result.verification.problems:
-        error_console.print(f"[bold red]FAIL:[/] {problem}", highlight=False)
+        error_console.print(f"[bold red]FAIL:[/] {escape(str(problem))}", highlight=False)
     if not result.verification.ok:
         raise typer.Exit(EXIT_PARTIAL)
     console.print("[green]the copy verifies; the source is left as it was[/]")

@@ -280,6 +280,9 @@ class CameraSealer:
             _, problem = self.vault.chain(self._chain)  # up to date, this camera's own last entries included
             if problem is not None:
                 return
+            folder = self.vault.location.folder
+            if folder is not None and not folder.is_dir():
+                return  # the vault's folder was deleted under the running camera: never make part of it again
             make_private_directory(path.parent)
             atomic_write(path, canonical_json(checkpoint_json(self._chain)), mode=0o600)
         except (OSError, VaultError) as error:

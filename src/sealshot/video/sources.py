@@ -82,6 +82,10 @@ TRUNCATION_TOLERANCE = 0.02
 """A file that decodes fewer than this fraction short of its declared frame count is truncated."""
 
 
+FUTURE_TOLERANCE_S = 86400.0
+"""How far in the future a recording's start may be (clocks and time zones set a little wrong) before it is not believed."""
+
+
 def parse_utc(text: str) -> float:
     """An ISO 8601 time as UNIX seconds; a time without a zone is taken as UTC. ValueError if unreadable."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -95,9 +99,14 @@ def recording_start(path: Path, creation_time: str | None, duration_s: float) ->
     readable one, else the modification time (the end of the recording, usually) minus the duration."""
     if creation_time:
         try:
-            return parse_utc(creation_time), "container"
+            created = parse_utc(creation_time)
         except ValueError:
             logger.warning("%s: unreadable creation_time %r; using the modification time", path, creation_time)
+        else:
+            if created <= time.time() + FUTURE_TOLERANCE_S:
+                return created, "container"
+            # A camera whose clock is wrong: snapshots "seen" in the future would outlive the vault's retention.
+            logger.warning("%s: creation_time %s is in the future (a wrong camera clock?); using the modification time", path, creation_time)
     started = path.stat().st_mtime - duration_s
     logger.info("%s: no creation time in the container; assuming it was modified at the end of its %.1f s recording", path, duration_s)
     return started, "mtime-minus-duration"
@@ -129,6 +138,8 @@ class PyAVSource:
         self.is_stream = is_stream
         self.start_frame = start_frame
         self.end_frame = end_frame
+        self.corrupt_packets = 0
+        """Packets of the file that could not be decoded and were skipped (a damaged stretch)."""
         self._options = {"rtsp_transport": "tcp"} if location.startswith("rtsp") else {}
         self._timeout_s = timeout_s if is_stream else None
         if not is_stream:
@@ -192,6 +203,12 @@ class PyAVSource:
                     break
                 yield Frame(index=index, timestamp=timestamp, image=upright(decoded))
                 count, reached = count + 1, index + 1
+        except av.error.ExitError as error:
+            if not self.is_stream or self._timeout_s is None:
+                raise VideoSourceError(f"{self.name}: decoding failed after {count} frames ({error})") from error
+            # PyAV's read timeout interrupts FFmpeg, which then says only "Immediate exit requested".
+            message = f"no data for {self._timeout_s:g} s after {count} frames (the stream stalled or its connection dropped)"
+            raise VideoSourceError(f"{self.name}: {message}") from error
         except (av.error.FFmpegError, OSError) as error:
             raise VideoSourceError(f"{self.name}: decoding failed after {count} frames ({error})") from error
         finally:
@@ -199,6 +216,12 @@ class PyAVSource:
         if count == 0:
             raise VideoSourceError(f"{self.name}: no frame could be decoded (corrupt or truncated file?)")
         declared = self.frame_count
+        if self.corrupt_packets:
+            of_declared = f" of its {declared} declared" if declared and not self.is_stream else ""
+            raise VideoSourceError(
+                f"{self.name}: damaged: {self.corrupt_packets} packet{'s' if self.corrupt_packets > 1 else ''} could not be decoded and "
+                f"{'were' if self.corrupt_packets > 1 else 'was'} skipped; {count}{of_declared} frames were read"
+            )
         if not self.is_stream and declared:
             expected = declared if self.end_frame is None else min(self.end_frame, declared)
             if reached < expected - declared * TRUNCATION_TOLERANCE - 1:
@@ -216,19 +239,37 @@ class PyAVSource:
 
     def _from_first_frame(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
         origin: float | None = None
-        for index, decoded in enumerate(self._container.decode(self._stream)):
+        index = -1
+        for decoded in self._decoded():
+            index += 1
             if decoded.pts is not None and decoded.time_base is not None:
                 # Streams (MPEG-TS, RTSP) start at an arbitrary clock; count from the first frame.
                 pts_seconds = float(decoded.pts * decoded.time_base)
                 origin = pts_seconds if origin is None else origin
+                if self.corrupt_packets and self.fps:
+                    # Frames were lost to damage: keep each later frame at (about) its place in the file.
+                    index = max(index, round((pts_seconds - origin) * self.fps))
                 yield index, pts_seconds - origin, decoded
             else:
                 yield index, index / (self.fps or FALLBACK_FPS), decoded
 
+    def _decoded(self) -> Iterator[av.VideoFrame]:
+        """The stream's frames in order. A packet the decoder rejects as invalid data (a damaged stretch of
+        the file: a bad sector, a broken copy) is skipped and counted, as FFmpeg's own tools do, so that the
+        frames after the damage are still read; ``__iter__`` then reports the file as damaged."""
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as error:
+                self.corrupt_packets += 1
+                logger.info("%s: skipped a packet the decoder could not read (%s)", self.name, error)
+                continue
+            yield from frames
+
     def _from_keyframe_before(self, start_frame: int, fps: float) -> Iterator[tuple[int, float, av.VideoFrame]] | None:
         """Seek to a keyframe at or before ``start_frame`` and decode on from there; None where the file's frames
         carry no timestamps (the caller then decodes from frame 0)."""
-        first = next(iter(self._container.decode(self._stream)), None)
+        first = next(self._decoded(), None)
         if first is None or first.pts is None or first.time_base is None:
             return None
         time_base = first.time_base
@@ -239,7 +280,7 @@ class PyAVSource:
             # stepped back from, 1 s, 2 s, 4 s ... until the first decoded frame is at or before the target.
             target_s = max(0.0, start_frame / fps - step_back_s)
             self._container.seek(int((origin + target_s) / time_base), stream=self._stream, backward=True)
-            decoded_frames = self._container.decode(self._stream)
+            decoded_frames = self._decoded()
             head = next(decoded_frames, None)
             if head is None or head.pts is None:
                 return None
@@ -262,6 +303,10 @@ class PyAVSource:
 
 class ImageFolderSource:
     """A folder of still images, taken in name order as frames at a nominal rate."""
+
+    stills = True
+    """Its frames are pictures of their own moments (often of different scenes), not a video's frames: a person
+    in a single picture counts (``TrackerConfig.min_detections`` does not apply)."""
 
     def __init__(self, folder: Path, fps: float = 1.0) -> None:
         self.name = str(folder)

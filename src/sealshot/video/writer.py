@@ -12,6 +12,9 @@ import numpy as np
 
 from sealshot.video.sources import FALLBACK_FPS
 
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
+"""File types ``VideoWriter`` writes (FFmpeg picks the container by the suffix; each holds H.264)."""
+
 
 class VideoWriter:
     """An H.264 video of RGB frames. The file is readable by its owner only (mode 0600): previews show faces."""
