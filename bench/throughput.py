@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -96,10 +97,11 @@ def run_pipeline(name: str, clip: Path, config: PipelineConfig, quality: str, si
     pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=MTCNNDetector(config.detector))
     faces: dict[int, dict[int, tuple[np.ndarray, float]]] = {}
     wall, cpu = time.perf_counter(), time.process_time()
-    for frame in prefetch(open_source(clip)):
-        if max_frames is not None and frame.index >= max_frames:
-            break
-        for face in pipeline.process(frame).faces:
+    frames = prefetch(open_source(clip))
+    if max_frames is not None:
+        frames = itertools.takewhile(lambda frame: frame.index < max_frames, frames)
+    for _, result in pipeline.process_stream(frames):
+        for face in result.faces:
             faces.setdefault(face.track_id, {})[face.frame_index] = (np.asarray(face.box), face.quality)
     pipeline.finish()
     sink.close()

@@ -129,3 +129,43 @@ def test_two_lanes_seal_the_same_snapshots_as_one(sample_clip: Path) -> None:
     assert tracks_one and tracks_one == tracks_two
     np.testing.assert_allclose(np.array(quality_one, float), np.array(quality_two, float), rtol=1e-5)
     assert len(crops_one) == len(crops_two) and all(np.array_equal(a, b) for a, b in zip(crops_one, crops_two))
+
+
+def test_reading_ahead_detects_ahead_and_seals_the_same_snapshots(sample_clip: Path) -> None:
+    """``process_stream`` with two lanes starts full detections before their frames come up: same tracks and crops."""
+    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
+    results = []
+    for ahead in (0, 8):
+        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, lanes=2, detect_ahead=ahead)
+        source = open_source(sample_clip)
+        sink = CollectingSink()
+        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+        processed = [frame.index for frame, _ in pipeline.process_stream(frame for frame, _ in zip(source, range(40)))]
+        pipeline.finish()
+        assert processed == list(range(40))
+        summaries = pipeline.track_summaries()
+        results.append(([(s.track_id, s.first_seen, s.last_seen, s.chosen_frame, s.chosen_quality) for s in summaries], [s.crop for s in sink.snapshots]))
+        if ahead:
+            assert 0 < pipeline.full_detections_ahead < pipeline.full_detections  # the first one has nothing to overlap
+        else:
+            assert pipeline.full_detections_ahead == 0
+    (tracks_now, crops_now), (tracks_ahead, crops_ahead) = results
+    assert tracks_now and tracks_now == tracks_ahead
+    assert len(crops_now) == len(crops_ahead) and all(np.array_equal(a, b) for a, b in zip(crops_now, crops_ahead))
+
+
+def test_frames_read_ahead_of_a_failing_source_are_still_processed(sample_clip: Path) -> None:
+    config = PipelineConfig(camera_id="arcade", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), detect_every=5, lanes=2, detect_ahead=8)
+    pipeline = CameraPipeline(config, get_quality("cr-distilled"), CollectingSink(), 0.0, detector=MTCNNDetector(config.detector))
+
+    def failing() -> Any:
+        for frame, _ in zip(open_source(sample_clip), range(12)):
+            yield frame
+        raise OSError("stream gone")
+
+    processed = []
+    with pytest.raises(OSError, match="stream gone"):
+        for frame, _ in pipeline.process_stream(failing()):
+            processed.append(frame.index)
+    pipeline.finish()
+    assert processed == list(range(12))

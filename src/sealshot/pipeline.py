@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import cv2
 import numpy as np
 
 from sealshot.config import PipelineConfig
 from sealshot.detect import MTCNNDetector, crop_box
+from sealshot.detect.ahead import DetectionsAhead
 from sealshot.detect.lanes import Lanes, split_evenly
 from sealshot.detect.types import Detections
 from sealshot.errors import VaultError
@@ -97,6 +98,7 @@ class CameraPipeline:
         self.detector = detector or MTCNNDetector(config.detector)
         if self.lanes.count > 1 and self.detector.lanes.count == 1:
             self.detector.lanes = self.lanes
+        self._ahead = DetectionsAhead(self.detector) if self.lanes.count > 1 and config.detect_ahead > 0 else None
         self.tracker = FaceTracker(config.tracker)
         cut_threshold = config.tracker.cut_threshold
         self.cuts = ShotCutDetector(cut_threshold) if cut_threshold is not None else None
@@ -104,6 +106,8 @@ class CameraPipeline:
         """Indices of the frames that started a new shot."""
         self.full_detections = 0
         """Frames the full detector ran on (the rest were refined from the tracks, or skipped for lack of motion)."""
+        self.full_detections_ahead = 0
+        """Of ``full_detections``, those started ahead on their own thread (``process_stream``)."""
         self._last_full: tuple[int, np.ndarray, int] | None = None
         """Index, small grey copy and face count of the frame of the last full detection."""
         self._faces_in_last_frame = 0
@@ -134,6 +138,44 @@ class CameraPipeline:
     def stage_timings(self) -> dict[str, float]:
         """Milliseconds per processed frame spent in each stage."""
         return self._timer.milliseconds_per(self.frames_processed)
+
+    def process_stream(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, FrameResult]]:
+        """``process`` on each frame in order, yielding each with its result; with several lanes it reads up to
+        ``config.detect_ahead`` frames ahead, so that the next due full detection runs beside the frames before it
+        (``sealshot.detect.ahead``). The results are those of ``process``. Call ``finish`` afterwards."""
+        ahead = self.config.detect_ahead if self._ahead is not None else 0
+        upcoming: deque[Frame] = deque()
+        source = iter(frames)
+        while True:
+            try:
+                frame = next(source)
+            except StopIteration:
+                break
+            except Exception:  # a failing source: the frames read before it are still processed, as without reading ahead
+                while upcoming:
+                    yield self._process_next(upcoming)
+                raise
+            upcoming.append(frame)
+            if len(upcoming) > ahead:
+                yield self._process_next(upcoming)
+        while upcoming:
+            yield self._process_next(upcoming)
+
+    def _process_next(self, upcoming: deque[Frame]) -> tuple[Frame, FrameResult]:
+        self._start_due_detection(upcoming)
+        frame = upcoming.popleft()
+        return frame, self.process(frame)
+
+    def _start_due_detection(self, upcoming: Sequence[Frame]) -> None:
+        """Start the full detection of the frame where the next one falls due, if it is among ``upcoming`` (the
+        next frame to process first). Motion may put it off, and a cut bring one forward: its frame then runs the
+        detector itself, and what was started is dropped."""
+        if self._ahead is None or self._last_full is None:
+            return
+        due = self._last_full[0] + max(1, self.config.detect_every)
+        position = due - (self.frames_processed + 1)
+        if 0 < position < len(upcoming):  # at 0 the caller would only wait for it: the lanes share it instead
+            self._ahead.start(due, upcoming[position].image)
 
     def process(self, frame: Frame) -> FrameResult:
         self.frames_processed += 1
@@ -208,12 +250,16 @@ class CameraPipeline:
                 self._seal_all([ledger for ledger in self._ledgers.values() if ledger.is_open])
         finally:
             self.lanes.close()
+            if self._ahead is not None:
+                self._ahead.close()
 
     def _detect(self, frame: Frame, small: np.ndarray) -> Detections:
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         # Counted in processed frames, not frame indices: a live source drops frames, and its indices skip.
         if self._full_detection_due(self.frames_processed, grey):
-            detections = self.detector.detect([frame.image])[0]
+            started = self._ahead.take(self.frames_processed) if self._ahead is not None else None
+            self.full_detections_ahead += started is not None
+            detections = started if started is not None else self.detector.detect([frame.image])[0]
             self._last_full = (self.frames_processed, grey, len(detections))
             self.full_detections += 1
         elif not self.tracker.tracks:

@@ -7,6 +7,7 @@ network definitions and the cascade are our own, with no torchvision.
 
 from __future__ import annotations
 
+import copy
 from importlib import resources
 from typing import Sequence
 
@@ -209,6 +210,12 @@ class MTCNNDetector:
         self.pnet = _load(PNet(), "pnet.pt")
         self.rnet = _load(RNet(), "rnet.pt")
         self.onet = _load(ONet(), "onet.pt")
+
+    def on_lanes(self, lanes: Lanes) -> "MTCNNDetector":
+        """This detector (the same networks and settings), its full detections shared between ``lanes``."""
+        other = copy.copy(self)
+        other.lanes = lanes
+        return other
 
     @torch.inference_mode()
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
