@@ -74,7 +74,8 @@ def test_arcade_clip_seals_one_snapshot_per_visible_person(sample_clip: Path) ->
 
 
 def test_faces_that_cannot_be_assessed_are_counted_per_track_and_the_person_is_still_sealed(talking_heads_dir: Path) -> None:
-    config = PipelineConfig(camera_id="door", detector=MTCNNConfig(min_face_size=40, detect_max_side=640))
+    # Every face scored (score_every=1), so that every face is a failure to count.
+    config = PipelineConfig(camera_id="door", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), score_every=1)
     source = open_source(talking_heads_dir / "driving_d11.mp4")
     sink = CollectingSink()
     pipeline = CameraPipeline(config, BrokenQuality(), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
@@ -169,3 +170,22 @@ def test_frames_read_ahead_of_a_failing_source_are_still_processed(sample_clip: 
             processed.append(frame.index)
     pipeline.finish()
     assert processed == list(range(12))
+
+
+def test_scoring_every_third_frame_scores_fewer_faces_and_seals_the_same_people(sample_clip: Path) -> None:
+    """Faces in between a track's scored ones are neither aligned nor scored (NaN); every track still has a scored crop."""
+    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
+    outcomes = []
+    for every in (1, 3):
+        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, score_every=every)
+        source = open_source(sample_clip)
+        sink = CollectingSink()
+        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+        qualities = [face.quality for frame, _ in zip(source, range(40)) for face in pipeline.process(frame).faces]
+        pipeline.finish()
+        outcomes.append((np.array(qualities), sorted((s.track_id, s.first_seen) for s in pipeline.track_summaries()), sink.snapshots))
+    (every_face, tracks_one, sealed_one), (sparse, tracks_three, sealed_three) = outcomes
+    assert np.isfinite(every_face).all()
+    assert len(sparse) == len(every_face) and 0.25 * len(sparse) < np.isfinite(sparse).sum() < 0.75 * len(sparse)
+    assert tracks_three == tracks_one and len(sealed_three) == len(sealed_one)
+    assert all(np.isfinite(s.quality) for s in sealed_three)

@@ -48,6 +48,10 @@ class PipelineConfig:
     full detection on a thread of its own as soon as its frame is read (the same detections, computed while the
     frames before it are processed); 0: each full detection runs when its frame comes up. Costs the memory of this
     many decoded frames."""
+    score_every: int = 3
+    """A tracked face is scored for quality at least every this many frames, and on every frame while its scores
+    keep setting its track's best (a new track's face at once); the faces in between are neither aligned nor scored
+    (``sealshot.select.scoring``). 1: every face of every frame."""
     refine_expand: float = 1.3
     crop_margin: float = 0.3
     timeline_points: int = 2000

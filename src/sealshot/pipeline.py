@@ -27,6 +27,7 @@ from sealshot.ledger import Box, FrameResult, TrackedFace, TrackLedger, TrackSum
 from sealshot.quality import Assessment, FaceBatch, QualityMethod, assess
 from sealshot.quality.calibration import calibration_for
 from sealshot.select import Candidate, ClipBuffer, EncodedFrame, clip_side, encode_clip_frame
+from sealshot.select.scoring import ScoringSchedule
 from sealshot.track import FaceTracker, Track
 from sealshot.track.appearance import appearance_descriptors
 from sealshot.track.cuts import ShotCutDetector, small_frame
@@ -100,6 +101,7 @@ class CameraPipeline:
             self.detector.lanes = self.lanes
         self._ahead = DetectionsAhead(self.detector) if self.lanes.count > 1 and config.detect_ahead > 0 else None
         self.tracker = FaceTracker(config.tracker)
+        self._scoring = ScoringSchedule(config.score_every)
         cut_threshold = config.tracker.cut_threshold
         self.cuts = ShotCutDetector(cut_threshold) if cut_threshold is not None else None
         self.cut_frames: list[int] = []
@@ -190,14 +192,17 @@ class CameraPipeline:
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
         with self._timer.measure("align"):
-            faces = FaceBatch.from_detections(frame.image, detections)
+            ids, predicted = self.tracker.predicted_boxes(frame.timestamp)
+            scored = np.flatnonzero(self._scoring.wanted(detections.boxes, ids, predicted, self.frames_processed))
+            faces = FaceBatch.from_detections(frame.image, detections[scored])
         with self._timer.measure("quality"):
-            assessment = self._assess(faces)
+            assessment = self._spread(self._assess(faces), scored, len(detections))
         with self._timer.measure("track"):
             looks = appearance_descriptors(frame.image, detections.boxes)
             update = self.tracker.update(detections, frame.timestamp, looks, assessment.scores)
         tracked: list[TrackedFace] = []
         clip_faces: list[tuple[TrackLedger, Box, bool]] = []
+        scored_rows = set(scored.tolist())
         with self._timer.measure("select"):
             for index, track_id in enumerate(update.tracked.tracker_id.tolist()):
                 box: tuple[float, float, float, float] = tuple(float(v) for v in detections.boxes[index])  # type: ignore[assignment]
@@ -208,6 +213,8 @@ class CameraPipeline:
                     ledger = self._ledgers[track_id] = self._new_ledger(track_id, frame.timestamp, box)
                 crop = crop_box(frame.image, detections.boxes[index], self.config.crop_margin)
                 new_best = ledger.add(Candidate(crop, quality, frame.index, frame.timestamp, box), failure)
+                if index in scored_rows:
+                    self._scoring.record(track_id, self.frames_processed, new_best)
                 if ledger.clip is not None:
                     clip_faces.append((ledger, box, new_best))
                 tracked.append(
@@ -218,7 +225,20 @@ class CameraPipeline:
                 self._record_clip_frames(frame, clip_faces)
         with self._timer.measure("seal"):
             self._close_all(update.ended)
+        self._scoring.keep_only(self.tracker.tracks)
         return FrameResult(frame.index, frame.timestamp, tuple(tracked))
+
+    @staticmethod
+    def _spread(assessment: Assessment, rows: np.ndarray, count: int) -> Assessment:
+        """The assessment of the faces ``rows`` of ``count``, the others unknown (NaN, no failure reason: not scored)."""
+        if len(rows) == count:
+            return assessment
+        scores = np.full(count, np.nan)
+        scores[rows] = assessment.scores
+        reasons: list[Any] = [None] * count
+        for row, reason in zip(rows.tolist(), assessment.reasons):
+            reasons[row] = reason
+        return Assessment(scores, tuple(reasons))
 
     def _assess(self, faces: FaceBatch) -> Assessment:
         """The quality of every face; with several lanes, the faces are shared out between them (a face's score
