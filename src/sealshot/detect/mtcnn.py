@@ -283,14 +283,16 @@ class MTCNNDetector:
         return scales
 
     def _pyramid(self, frames: Sequence[np.ndarray], height: int, width: int, scales: list[float]) -> list[np.ndarray]:
-        """P-Net's input at each scale of the ``height``×``width`` (reduced) frame: ``(N, h, w, 3)`` per level, each
-        level area-averaged from the one before it (the first from the frames themselves): about a third of the cost
-        of averaging every level from the reduced frame."""
+        """P-Net's input at each scale of the ``height``×``width`` (reduced) frame, ``(N, h, w, 3)`` per level, area-
+        averaged from the level before it (``config.chained_pyramid``; about a third of the cost) or from the frame."""
+        reduced = list(frames)
+        if not self.config.chained_pyramid and frames[0].shape[:2] != (height, width):
+            reduced = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in frames]
         levels: list[np.ndarray] = []
-        source = list(frames)
+        source = reduced
         for scale in scales:
             size = (int(width * scale + 1), int(height * scale + 1))
-            source = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in source]
+            source = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in (source if self.config.chained_pyramid else reduced)]
             levels.append(np.stack(source))
         return levels
 
