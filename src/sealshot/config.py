@@ -42,7 +42,8 @@ class PipelineConfig:
     lanes: int = 1
     """Threads one frame's work is split across (P-Net's pyramid levels, R/O-Net's candidates of a full detection, the
     faces to score; ``sealshot.detect.lanes``), each running PyTorch single-threaded: the same results, on ``lanes``
-    cores. 1: everything on the caller's thread, with PyTorch's own intra-op threads (``torch.set_num_threads``)."""
+    cores. 1: everything on the caller's thread, with PyTorch's own intra-op threads (``torch.set_num_threads``).
+    Through ``CameraPipeline.process_stream``, 2 or more also run the due full detections ahead (``detect_ahead``)."""
     detect_ahead: int = 12
     """With two or more lanes, ``CameraPipeline.process_stream`` reads this many frames ahead and starts the next due
     full detection on a thread of its own as soon as its frame is read (the same detections, computed while the
