@@ -74,7 +74,7 @@ def test_shared_lfw_fixture_exists() -> None:
 def test_the_pyramid_averages_each_level_from_the_one_before(sample_clip) -> None:
     """Level sizes follow the scales of the reduced frame; each level is close to averaging the reduced frame directly."""
     frame = next(iter(open_source(sample_clip))).image
-    detector = MTCNNDetector(MTCNNConfig(detect_max_side=960))
+    detector = MTCNNDetector(MTCNNConfig(detect_max_side=960, chained_pyramid=True))
     height, width = 540, 960
     scales = detector._scales(height, width)
     levels = detector._pyramid([frame], height, width, scales)
