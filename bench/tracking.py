@@ -160,7 +160,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     configs = {"defaults": PipelineConfig(camera_id="bench"), "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)}
-    every_frame = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None), detect_every=1, motion_threshold=None)
+    every_frame = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None, chained_pyramid=False), detect_every=1, motion_threshold=None)
     results: dict[str, dict[str, Any]] = {}
     arcade = DATA / "arcade-walkers-1080p.mp4"
     if "arcade" in args.cases and arcade.exists() and GROUND_TRUTH.exists():

@@ -31,3 +31,14 @@ def test_the_ledger_counts_failures_and_drops_the_pixels_once_sealed() -> None:
     assert summary.quality_failures == {"method_failed": 1, "not_finite": 2}
     assert (summary.chosen_frame, summary.chosen_quality, summary.snapshot_id) == (1, 0.7, "abc")
     assert len(summary.timeline) == 4
+
+
+def test_a_face_not_scored_counts_as_a_detection_but_is_no_failure_and_no_timeline_point() -> None:
+    ledger = TrackLedger(5, 0.0, timeline_points=50)
+    crop = np.ones((6, 6, 3), np.uint8)
+    for frame, quality in enumerate([float("nan"), 0.4, float("nan"), 0.9, float("nan")]):
+        ledger.add(Candidate(crop, quality, frame, frame / 10, (0, 0, 6, 6)), None)
+    summary = ledger.summary()
+    assert summary.detections == 5 and summary.quality_failures == {}
+    assert [q for _, q in summary.timeline] == [0.4, 0.9]
+    assert ledger.best_shot.best is not None and ledger.best_shot.best.frame_index == 3

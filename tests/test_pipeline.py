@@ -74,7 +74,8 @@ def test_arcade_clip_seals_one_snapshot_per_visible_person(sample_clip: Path) ->
 
 
 def test_faces_that_cannot_be_assessed_are_counted_per_track_and_the_person_is_still_sealed(talking_heads_dir: Path) -> None:
-    config = PipelineConfig(camera_id="door", detector=MTCNNConfig(min_face_size=40, detect_max_side=640))
+    # Every face scored (score_every=1), so that every face is a failure to count.
+    config = PipelineConfig(camera_id="door", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), score_every=1)
     source = open_source(talking_heads_dir / "driving_d11.mp4")
     sink = CollectingSink()
     pipeline = CameraPipeline(config, BrokenQuality(), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
@@ -145,3 +146,64 @@ def test_a_change_of_light_is_not_a_cut_and_the_person_is_sealed_once(talking_he
     pipeline.finish()
     assert pipeline.cut_frames == []
     assert len(sink.snapshots) == 1, [(s.track_id, s.first_seen, s.last_seen, s.detections) for s in sink.snapshots]
+
+
+def test_reading_ahead_detects_ahead_and_seals_the_same_snapshots(sample_clip: Path) -> None:
+    """``process_stream`` with two lanes starts full detections before their frames come up: same tracks and crops."""
+    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
+    results = []
+    for ahead in (0, 8):
+        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, lanes=2, detect_ahead=ahead)
+        source = open_source(sample_clip)
+        sink = CollectingSink()
+        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+        processed = [frame.index for frame, _ in pipeline.process_stream(frame for frame, _ in zip(source, range(40)))]
+        pipeline.finish()
+        assert processed == list(range(40))
+        summaries = pipeline.track_summaries()
+        results.append(([(s.track_id, s.first_seen, s.last_seen, s.chosen_frame) for s in summaries], [s.chosen_quality for s in summaries], [s.crop for s in sink.snapshots]))
+        if ahead:
+            assert 0 < pipeline.full_detections_ahead < pipeline.full_detections  # the first one has nothing to overlap
+        else:
+            assert pipeline.full_detections_ahead == 0
+    (tracks_now, quality_now, crops_now), (tracks_ahead, quality_ahead, crops_ahead) = results
+    assert tracks_now and tracks_now == tracks_ahead
+    # Reading ahead, a frame's faces are scored in one batch instead of one per lane: float32 rounding may differ.
+    np.testing.assert_allclose(np.array(quality_now, float), np.array(quality_ahead, float), rtol=1e-5)
+    assert len(crops_now) == len(crops_ahead) and all(np.array_equal(a, b) for a, b in zip(crops_now, crops_ahead))
+
+
+def test_frames_read_ahead_of_a_failing_source_are_still_processed(sample_clip: Path) -> None:
+    config = PipelineConfig(camera_id="arcade", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), detect_every=5, lanes=2, detect_ahead=8)
+    pipeline = CameraPipeline(config, get_quality("cr-distilled"), CollectingSink(), 0.0, detector=MTCNNDetector(config.detector))
+
+    def failing() -> Any:
+        for frame, _ in zip(open_source(sample_clip), range(12)):
+            yield frame
+        raise OSError("stream gone")
+
+    processed = []
+    with pytest.raises(OSError, match="stream gone"):
+        for frame, _ in pipeline.process_stream(failing()):
+            processed.append(frame.index)
+    pipeline.finish()
+    assert processed == list(range(12))
+
+
+def test_scoring_every_third_frame_scores_fewer_faces_and_seals_the_same_people(sample_clip: Path) -> None:
+    """Faces in between a track's scored ones are neither aligned nor scored (NaN); every track still has a scored crop."""
+    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
+    outcomes = []
+    for every in (1, 3):
+        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, score_every=every)
+        source = open_source(sample_clip)
+        sink = CollectingSink()
+        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+        qualities = [face.quality for frame, _ in zip(source, range(40)) for face in pipeline.process(frame).faces]
+        pipeline.finish()
+        outcomes.append((np.array(qualities), sorted((s.track_id, s.first_seen) for s in pipeline.track_summaries()), sink.snapshots))
+    (every_face, tracks_one, sealed_one), (sparse, tracks_three, sealed_three) = outcomes
+    assert np.isfinite(every_face).all()
+    assert len(sparse) == len(every_face) and 0.25 * len(sparse) < np.isfinite(sparse).sum() < 0.75 * len(sparse)
+    assert tracks_three == tracks_one and len(sealed_three) == len(sealed_one)
+    assert all(np.isfinite(s.quality) for s in sealed_three)

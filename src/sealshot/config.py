@@ -43,7 +43,17 @@ class PipelineConfig:
     lanes: int = 1
     """Threads one frame's work is split across (P-Net's pyramid levels, R/O-Net's candidates of a full detection, the
     faces to score; ``sealshot.detect.lanes``), each running PyTorch single-threaded: the same results, on ``lanes``
-    cores. 1: everything on the caller's thread, with PyTorch's own intra-op threads (``torch.set_num_threads``)."""
+    cores. 1: everything on the caller's thread, with PyTorch's own intra-op threads (``torch.set_num_threads``).
+    Through ``CameraPipeline.process_stream``, 2 or more also run the due full detections ahead (``detect_ahead``)."""
+    detect_ahead: int = 12
+    """With two or more lanes, ``CameraPipeline.process_stream`` reads this many frames ahead and starts the next due
+    full detection on a thread of its own as soon as its frame is read (the same detections, computed while the
+    frames before it are processed); 0: each full detection runs when its frame comes up. Costs the memory of this
+    many decoded frames."""
+    score_every: int = 3
+    """A tracked face is scored for quality at least every this many frames, and on every frame while its scores
+    keep setting its track's best (a new track's face at once); the faces in between are neither aligned nor scored
+    (``sealshot.select.scoring``). 1: every face of every frame."""
     refine_expand: float = 1.3
     crop_margin: float = 0.3
     timeline_points: int = 2000

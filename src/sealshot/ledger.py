@@ -152,7 +152,8 @@ class TrackLedger:
         self.first_frame = candidate.frame_index if self.first_frame is None else min(self.first_frame, candidate.frame_index)
         self.first_seen = min(self.first_seen, candidate.timestamp)
         self.last_seen = max(self.last_seen, candidate.timestamp)
-        self.timeline.add(candidate.timestamp, candidate.quality)
+        if failure is not None or not math.isnan(candidate.quality):  # NaN without a reason: a face not scored
+            self.timeline.add(candidate.timestamp, candidate.quality)
         if failure is not None:
             self.failures[failure] += 1
         return self.best_shot.offer(candidate)

@@ -250,8 +250,8 @@ def run_source(
     with _progress(console, config.show_progress) as progress:
         task = progress.add_task(Path(source).name or source, total=total, fps="-", tracks=0, sealed=0)
         try:
-            for frame in _limited(prefetch(frames), config.max_frames):
-                drawing.add(frame, pipeline.process(frame))
+            for frame, result in pipeline.process_stream(_limited(prefetch(frames), config.max_frames)):
+                drawing.add(frame, result)
                 report.frames += 1
                 elapsed = time.perf_counter() - start
                 progress.update(

@@ -69,3 +69,29 @@ def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
 
 def test_shared_lfw_fixture_exists() -> None:
     assert shared_path("lfw", "pairs.txt").is_file()
+
+
+def test_the_pyramid_averages_each_level_from_the_one_before(sample_clip) -> None:
+    """Level sizes follow the scales of the reduced frame; each level is close to averaging the reduced frame directly."""
+    frame = next(iter(open_source(sample_clip))).image
+    detector = MTCNNDetector(MTCNNConfig(detect_max_side=960, chained_pyramid=True))
+    height, width = 540, 960
+    scales = detector._scales(height, width)
+    levels = detector._pyramid([frame], height, width, scales)
+    reduced = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    assert len(levels) == len(scales) >= 5
+    for level, scale in zip(levels, scales):
+        size = (int(width * scale + 1), int(height * scale + 1))
+        assert level.shape == (1, size[1], size[0], 3) and level.dtype == np.uint8
+        direct = cv2.resize(reduced, size, interpolation=cv2.INTER_AREA)
+        assert np.abs(level[0].astype(int) - direct).mean() < 10  # the same picture, a little more blurred
+
+
+def test_the_papers_pyramid_averages_every_level_from_the_reduced_frame(sample_clip) -> None:
+    frame = next(iter(open_source(sample_clip))).image
+    detector = MTCNNDetector(MTCNNConfig(detect_max_side=960, chained_pyramid=False))
+    scales = detector._scales(540, 960)
+    reduced = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)
+    for level, scale in zip(detector._pyramid([frame], 540, 960, scales), scales):
+        size = (int(960 * scale + 1), int(540 * scale + 1))
+        np.testing.assert_array_equal(level[0], cv2.resize(reduced, size, interpolation=cv2.INTER_AREA))

@@ -7,6 +7,7 @@ network definitions and the cascade are our own, with no torchvision.
 
 from __future__ import annotations
 
+import copy
 from importlib import resources
 from typing import Sequence
 
@@ -210,6 +211,12 @@ class MTCNNDetector:
         self.rnet = _load(RNet(), "rnet.pt")
         self.onet = _load(ONet(), "onet.pt")
 
+    def on_lanes(self, lanes: Lanes) -> "MTCNNDetector":
+        """This detector (the same networks and settings), its full detections shared between ``lanes``."""
+        other = copy.copy(self)
+        other.lanes = lanes
+        return other
+
     @torch.inference_mode()
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """Detect faces in RGB uint8 frames. Returns one ``Detections`` per frame.
@@ -222,15 +229,14 @@ class MTCNNDetector:
         if len({f.shape for f in frames}) != 1:
             return [d for f in frames for d in self.detect([f])]
         scale_back = 1.0
-        small = frames
+        height, width = frames[0].shape[:2]
         max_side = min((side for side in (self.config.detect_max_side, self.config.largest_side) if side), default=None)
-        if max_side and max(frames[0].shape[:2]) > max_side:
-            scale_back = max(frames[0].shape[:2]) / max_side
-            size = (round(frames[0].shape[1] / scale_back), round(frames[0].shape[0] / scale_back))
-            small = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+        if max_side and max(height, width) > max_side:
+            scale_back = max(height, width) / max_side
+            height, width = round(height / scale_back), round(width / scale_back)
         # Only P-Net's pyramid needs the reduced frame; R- and O-Net cut their fixed-size patches from the full
         # frame, so boxes and landmarks keep full-resolution precision at the same cost.
-        boxes, frame_index = self._stage_one(small)
+        boxes, frame_index = self._stage_one(frames, height, width)
         if len(boxes):
             boxes[:, :4] *= scale_back
             boxes, frame_index = self._stage_two(frames, boxes, frame_index)
@@ -276,11 +282,25 @@ class MTCNNDetector:
             side *= self.config.scale_factor
         return scales
 
-    def _stage_one(self, frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        height, width = frames[0].shape[:2]
+    def _pyramid(self, frames: Sequence[np.ndarray], height: int, width: int, scales: list[float]) -> list[np.ndarray]:
+        """P-Net's input at each scale of the ``height``×``width`` (reduced) frame, ``(N, h, w, 3)`` per level, area-
+        averaged from the level before it (``config.chained_pyramid``; about a third of the cost) or from the frame."""
+        reduced = list(frames)
+        if not self.config.chained_pyramid and frames[0].shape[:2] != (height, width):
+            reduced = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in frames]
+        levels: list[np.ndarray] = []
+        source = reduced
+        for scale in scales:
+            size = (int(width * scale + 1), int(height * scale + 1))
+            source = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in (source if self.config.chained_pyramid else reduced)]
+            levels.append(np.stack(source))
+        return levels
+
+    def _stage_one(self, frames: Sequence[np.ndarray], height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         scales = self._scales(height, width)
+        pyramid = self._pyramid(frames, height, width, scales)
         groups = split_by_weight([scale * scale for scale in scales], self.lanes.count)
-        found = self.lanes.map(lambda group: [self._pnet_level(frames, scales[k]) for k in group], groups)
+        found = self.lanes.map(lambda group: [self._pnet_level(pyramid[k], scales[k]) for k in group], groups)
         by_level = {k: level for group, levels in zip(groups, found) for k, level in zip(group, levels)}
         kept = [level for level in (by_level[k] for k in range(len(scales))) if level is not None]
         all_boxes = [boxes for boxes, _ in kept]
@@ -305,12 +325,9 @@ class MTCNNDetector:
         return _square(refined), index
 
     @torch.inference_mode()
-    def _pnet_level(self, frames: Sequence[np.ndarray], scale: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """P-Net on one pyramid level: its candidate boxes (after NMS within the level) and their frames."""
-        height, width = frames[0].shape[:2]
-        size = (int(width * scale + 1), int(height * scale + 1))
-        pyramid = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-        offsets, probs = self.pnet(_normalise(pyramid))
+    def _pnet_level(self, level: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """P-Net on one pyramid level (``(N, h, w, 3)``): its candidate boxes (after NMS within the level) and their frames."""
+        offsets, probs = self.pnet(_normalise(level))
         face = probs[:, 1].numpy()
         idx = np.argwhere(face >= self.config.thresholds[0])
         if len(idx) == 0:

@@ -22,16 +22,20 @@ import numpy as np
 
 SMALL_WIDTH = 96
 """Width of the frame the test runs on; the height keeps the aspect ratio."""
+SAMPLE_FACTOR = 4
+"""Pixels sampled per output pixel along each side before averaging."""
 
 
 def small_frame(image: np.ndarray, width: int = SMALL_WIDTH) -> np.ndarray:
     """A ``width``-wide copy of an RGB frame (area interpolation: every pixel counts)."""
     if image.shape[1] == width:
         return image
-    # Every 4th pixel of every 4th row first: area-averaging the full 1080p frame costs ten times more, for the same test.
-    step = max(1, image.shape[1] // (4 * width))
-    sampled = image[::step, ::step]
     height = max(1, round(image.shape[0] * width / image.shape[1]))
+    if image.shape[1] <= SAMPLE_FACTOR * width:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    # A sample of 4×4 pixels per output pixel first, then their mean: area-averaging the full frame costs ten times
+    # more (a 1080p frame), and area-averaging by a fractional factor about four times more than this, for the same test.
+    sampled = cv2.resize(image, (SAMPLE_FACTOR * width, SAMPLE_FACTOR * height), interpolation=cv2.INTER_NEAREST)
     return cv2.resize(sampled, (width, height), interpolation=cv2.INTER_AREA)
 
 
