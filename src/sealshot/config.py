@@ -50,10 +50,11 @@ class PipelineConfig:
     full detection on a thread of its own as soon as its frame is read (the same detections, computed while the
     frames before it are processed); 0: each full detection runs when its frame comes up. Costs the memory of this
     many decoded frames."""
-    score_every: int = 3
+    score_every: int = 1
     """A tracked face is scored for quality at least every this many frames, and on every frame while its scores
     keep setting its track's best (a new track's face at once); the faces in between are neither aligned nor scored
-    (``sealshot.select.scoring``). 1: every face of every frame."""
+    (``sealshot.select.scoring``). 1 (the default): every face of every frame. 3 saves about 3 ms of CPU per frame
+    on the arcade clip but lowers the chosen crops' rank among the person's faces (talking heads: 0.99 to 0.82)."""
     refine_expand: float = 1.3
     crop_margin: float = 0.3
     timeline_points: int = 2000
