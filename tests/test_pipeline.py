@@ -207,3 +207,16 @@ def test_scoring_every_third_frame_scores_fewer_faces_and_seals_the_same_people(
     assert len(sparse) == len(every_face) and 0.25 * len(sparse) < np.isfinite(sparse).sum() < 0.75 * len(sparse)
     assert tracks_three == tracks_one and len(sealed_three) == len(sealed_one)
     assert all(np.isfinite(s.quality) for s in sealed_three)
+
+
+def test_a_detector_shared_between_pipelines_keeps_its_own_lanes(sample_clip: Path) -> None:
+    """Each pipeline runs a shared detector on its own lanes (closed by ``finish``); the detector itself is not changed."""
+    detector = MTCNNDetector(MTCNNConfig(min_face_size=40, detect_max_side=640))
+    for _ in range(2):
+        config = PipelineConfig(camera_id="arcade", detector=detector.config, detect_every=5, lanes=2)
+        pipeline = CameraPipeline(config, get_quality("size"), CollectingSink(), 0.0, detector=detector)
+        for frame, _ in zip(open_source(sample_clip), range(3)):
+            pipeline.process(frame)
+        pipeline.finish()
+        assert pipeline.detector.lanes is pipeline.lanes and pipeline.detector is not detector
+        assert detector.lanes.count == 1

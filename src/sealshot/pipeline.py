@@ -96,9 +96,10 @@ class CameraPipeline:
         self.started_at_source = started_at_source
         self.calibration = calibration_for(quality.name, config.calibration)
         self.lanes = Lanes(config.lanes)
-        self.detector = detector or MTCNNDetector(config.detector)
-        if self.lanes.count > 1 and self.detector.lanes.count == 1:
-            self.detector.lanes = self.lanes
+        detector = detector or MTCNNDetector(config.detector)
+        # A detector shared between pipelines (one per source of a run) is not changed: this pipeline's view of it
+        # runs on this pipeline's lanes, which ``finish`` closes.
+        self.detector = detector.on_lanes(self.lanes) if self.lanes.count > 1 else detector
         self._ahead = DetectionsAhead(self.detector) if self.lanes.count > 1 and config.detect_ahead > 0 else None
         self._reading_ahead = False
         """Whether ``process_stream`` is reading ahead (full detections then run beside the frames before them)."""

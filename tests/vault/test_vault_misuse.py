@@ -475,3 +475,20 @@ def test_a_vault_folder_deleted_while_a_camera_runs_is_not_made_again(tmp_path, 
     with CameraSealer.open(vault, authority.public_path, "door") as fresh:  # a new vault can be made there at once
         seal(fresh, make_snapshot("door", 3, base_time + 2))
     assert verify_vault(vault).ok
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["vault", "purge", "--now", "yesterday"],
+        ["open", "--from", "2026-13-01"],
+        ["open", "--from", "2026-02-01", "--to", "2026-01-01"],
+    ],
+)
+def test_a_mistyped_time_is_bad_input(tmp_path, sealed_vault, cli, command):
+    """A time a user typed that cannot be read, or a window that ends before it starts: exit 2 (bad input), one line."""
+    extra = ["--vault", sealed_vault[0]] + (["--key", tmp_path / "none.key", "--out", tmp_path / "out"] if command[0] == "open" else [])
+    result = cli(*command, *extra)
+    assert result.exit_code == 2, result.text
+    assert "neither an ISO-8601 time" in result.text or "after it ends" in result.text
+    assert "Traceback" not in result.text

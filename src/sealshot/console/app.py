@@ -41,6 +41,7 @@ from sealshot.console.security import LoginLimiter, csrf_matches, new_csrf_token
 from sealshot.console.settings import DEFAULTS, ConsoleSettings
 from sealshot.vault.audit import parse_entry
 from sealshot.vault.console_store import EXPIRED, OPENED, PENDING, REFUSED, Account, ConsoleStore, Warrant, check_warrant_id
+from sealshot.errors import InputError
 from sealshot.vault.errors import VaultError
 from sealshot.vault.evidence import build_bundle
 from sealshot.vault.opener import OpenedImage, open_in_memory
@@ -377,7 +378,7 @@ def _routes(app: FastAPI, state: ConsoleState) -> None:
             with state.store() as store:
                 warrant = store.file_warrant(account.username, form.get("case_id", "").strip(), cameras, start, end,
                                              form.get("reason", ""), state.settings.warrant_valid_s)  # fmt: skip
-        except VaultError as error:
+        except (InputError, VaultError) as error:
             return page(request, "warrant_new.html", {"cameras": [], "error": str(error), "form": form}, status=400, account=account)
         return RedirectResponse(f"/warrants/{warrant.warrant_id}", status_code=303)
 

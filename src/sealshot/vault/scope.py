@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sealshot.vault.errors import VaultError
+from sealshot.errors import InputError
 
 
 def parse_time(text: str) -> float:
-    """ISO-8601 (``2024-05-01T12:00:00Z``; no zone means UTC) or UNIX seconds, to UNIX seconds."""
+    """ISO-8601 (``2024-05-01T12:00:00Z``; no zone means UTC) or UNIX seconds, to UNIX seconds; a time a user
+    typed, so anything else is an ``InputError`` (exit 2)."""
     try:
         return float(text)
     except ValueError:
@@ -18,7 +19,7 @@ def parse_time(text: str) -> float:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError as error:
-        raise VaultError(f"{text!r} is neither an ISO-8601 time nor UNIX seconds") from error
+        raise InputError(f"{text!r} is neither an ISO-8601 time nor UNIX seconds") from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
@@ -38,7 +39,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.start_utc is not None and self.end_utc is not None and self.start_utc > self.end_utc:
-            raise VaultError(f"the scope starts ({iso(self.start_utc)}) after it ends ({iso(self.end_utc)})")
+            raise InputError(f"the scope starts ({iso(self.start_utc)}) after it ends ({iso(self.end_utc)})")
 
     def contains(self, camera_id: object, seen_at_utc: object) -> bool:
         if self.cameras and camera_id not in self.cameras:
