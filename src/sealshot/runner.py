@@ -233,7 +233,7 @@ def run_source(
         report.fail(VaultError(f"cannot open the vault for camera {camera_id!r}: {error}"))
         return report
     pipeline_config = dataclasses.replace(config.pipeline, camera_id=camera_id)
-    if getattr(frames, "stills", False):
+    if frames.stills:
         # A folder's pictures are seconds or scenes apart: one picture of a person is all there may be of them.
         pipeline_config = dataclasses.replace(pipeline_config, tracker=dataclasses.replace(pipeline_config.tracker, min_detections=1))
     pipeline = CameraPipeline(

@@ -78,6 +78,7 @@ class LiveStream:
     """
 
     rereadable = False
+    stills = False
     frame_count: int | None = None
 
     def __init__(

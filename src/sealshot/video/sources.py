@@ -67,6 +67,9 @@ class FrameSource(Protocol):
     started_at_source: StartTimeSource
     rereadable: bool
     """Whether opening the same source again gives the same frames (a file or folder, not a live feed)."""
+    stills: bool
+    """Whether its frames are separate pictures (a folder of photos, often of different scenes), not a video's
+    frames: a person in a single picture counts (``TrackerConfig.min_detections`` does not apply)."""
 
     def __iter__(self) -> Iterator[Frame]: ...
 
@@ -114,6 +117,8 @@ def recording_start(path: Path, creation_time: str | None, duration_s: float) ->
 
 class PyAVSource:
     """A video file or a network stream (RTSP, HTTP, ...) decoded by FFmpeg through PyAV."""
+
+    stills = False
 
     def __init__(
         self,
@@ -305,8 +310,6 @@ class ImageFolderSource:
     """A folder of still images, taken in name order as frames at a nominal rate."""
 
     stills = True
-    """Its frames are pictures of their own moments (often of different scenes), not a video's frames: a person
-    in a single picture counts (``TrackerConfig.min_detections`` does not apply)."""
 
     def __init__(self, folder: Path, fps: float = 1.0) -> None:
         self.name = str(folder)
@@ -335,6 +338,8 @@ class ImageFolderSource:
 
 class WebcamSource:
     """A local camera by index, through OpenCV."""
+
+    stills = False
 
     def __init__(self, device: int) -> None:
         self.name = f"webcam:{device}"
