@@ -77,7 +77,8 @@ def test_the_pyramid_averages_each_level_from_the_one_before(sample_clip) -> Non
     detector = MTCNNDetector(MTCNNConfig(detect_max_side=960, chained_pyramid=True))
     height, width = 540, 960
     scales = detector._scales(height, width)
-    levels = detector._pyramid([frame], height, width, scales)
+    level = detector._levels([frame], height, width, scales)
+    levels = [level(k) for k in range(len(scales))]
     reduced = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
     assert len(levels) == len(scales) >= 5
     for level, scale in zip(levels, scales):
@@ -92,6 +93,7 @@ def test_the_papers_pyramid_averages_every_level_from_the_reduced_frame(sample_c
     detector = MTCNNDetector(MTCNNConfig(detect_max_side=960, chained_pyramid=False))
     scales = detector._scales(540, 960)
     reduced = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)
-    for level, scale in zip(detector._pyramid([frame], 540, 960, scales), scales):
+    level_at = detector._levels([frame], 540, 960, scales)
+    for level, scale in zip((level_at(k) for k in range(len(scales))), scales):
         size = (int(960 * scale + 1), int(540 * scale + 1))
         np.testing.assert_array_equal(level[0], cv2.resize(reduced, size, interpolation=cv2.INTER_AREA))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from importlib import resources
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -282,25 +282,32 @@ class MTCNNDetector:
             side *= self.config.scale_factor
         return scales
 
-    def _pyramid(self, frames: Sequence[np.ndarray], height: int, width: int, scales: list[float]) -> list[np.ndarray]:
-        """P-Net's input at each scale of the ``height``×``width`` (reduced) frame, ``(N, h, w, 3)`` per level, area-
-        averaged from the level before it (``config.chained_pyramid``; about a third of the cost) or from the frame."""
+    @staticmethod
+    def _resized(images: Sequence[np.ndarray], width: int, height: int, scale: float) -> list[np.ndarray]:
+        """The images area-averaged to pyramid level ``scale`` of a ``width``×``height`` frame."""
+        size = (int(width * scale + 1), int(height * scale + 1))
+        return [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images]
+
+    def _levels(self, frames: Sequence[np.ndarray], height: int, width: int, scales: list[float]) -> Callable[[int], np.ndarray]:
+        """P-Net's input at level ``k`` of the ``height``×``width`` (reduced) frame, ``(N, h, w, 3)``. From the reduced
+        frame, each level is resized when asked for, in the lane that runs it; with ``config.chained_pyramid``, each
+        is averaged from the level before it (about a third of the cost), so they are all made here, in order."""
+        if self.config.chained_pyramid:
+            chained, source = [], list(frames)
+            for scale in scales:
+                source = self._resized(source, width, height, scale)
+                chained.append(np.stack(source))
+            return chained.__getitem__
         reduced = list(frames)
-        if not self.config.chained_pyramid and frames[0].shape[:2] != (height, width):
+        if frames[0].shape[:2] != (height, width):
             reduced = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in frames]
-        levels: list[np.ndarray] = []
-        source = reduced
-        for scale in scales:
-            size = (int(width * scale + 1), int(height * scale + 1))
-            source = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in (source if self.config.chained_pyramid else reduced)]
-            levels.append(np.stack(source))
-        return levels
+        return lambda k: np.stack(self._resized(reduced, width, height, scales[k]))
 
     def _stage_one(self, frames: Sequence[np.ndarray], height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         scales = self._scales(height, width)
-        pyramid = self._pyramid(frames, height, width, scales)
+        level = self._levels(frames, height, width, scales)
         groups = split_by_weight([scale * scale for scale in scales], self.lanes.count)
-        found = self.lanes.map(lambda group: [self._pnet_level(pyramid[k], scales[k]) for k in group], groups)
+        found = self.lanes.map(lambda group: [self._pnet_level(level(k), scales[k]) for k in group], groups)
         by_level = {k: level for group, levels in zip(groups, found) for k, level in zip(group, levels)}
         kept = [level for level in (by_level[k] for k in range(len(scales))) if level is not None]
         all_boxes = [boxes for boxes, _ in kept]
