@@ -55,6 +55,8 @@ class _Worker(threading.Thread):
                 future.set_result(call())
             except BaseException as error:  # noqa: BLE001 - raised again by the caller's ``result``
                 future.set_exception(error)
+            # An idle worker holds no job: its tensors are freed now, on a live interpreter, not when the thread ends.
+            del call, future
 
 
 class Lanes:
@@ -78,11 +80,15 @@ class Lanes:
         return [first] + [future.result() for future in futures]
 
     def close(self) -> None:
-        """Stop the worker threads (they are daemons: a lane never keeps the process alive)."""
+        """Stop the worker threads and wait for them to end (they are idle between ``map`` calls). A worker still
+        ending when the interpreter shuts down would free its last objects after the GIL is gone for good: with a
+        PyTorch tensor among them, the process aborts ("terminate called without an active exception", exit 134)."""
         with self._lock:
-            for worker in self._workers:
-                worker.close()
-            self._workers = []
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.close()
+        for worker in workers:
+            worker.join()
 
     def _started(self) -> list[_Worker]:
         with self._lock:
