@@ -198,8 +198,7 @@ class CameraPipeline:
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
         with self._timer.measure("align"):
-            ids, predicted = self.tracker.predicted_boxes(frame.timestamp)
-            scored = np.flatnonzero(self._scoring.wanted(detections.boxes, ids, predicted, self.frames_processed))
+            scored = self._faces_to_score(detections, frame.timestamp)
             faces = FaceBatch.from_detections(frame.image, detections[scored])
         with self._timer.measure("quality"):
             assessment = self._spread(self._assess(faces), scored, len(detections))
@@ -233,6 +232,14 @@ class CameraPipeline:
             self._close_all(update.ended)
         self._scoring.keep_only(self.tracker.tracks)
         return FrameResult(frame.index, frame.timestamp, tuple(tracked))
+
+    def _faces_to_score(self, detections: Detections, timestamp: float) -> np.ndarray:
+        """Rows of ``detections`` to align and score: all of them unless ``config.score_every`` skips some (only then
+        are the tracks' predicted boxes needed to tell whose face each one is)."""
+        if not self._scoring.selective:
+            return np.arange(len(detections))
+        ids, predicted = self.tracker.predicted_boxes(timestamp)
+        return np.flatnonzero(self._scoring.wanted(detections.boxes, ids, predicted, self.frames_processed))
 
     @staticmethod
     def _spread(assessment: Assessment, rows: np.ndarray, count: int) -> Assessment:

@@ -26,10 +26,15 @@ class ScoringSchedule:
     _last: dict[int, tuple[int, bool]] = field(default_factory=dict)
     """Track id → (frame number of its last scored face, whether that face became the track's best)."""
 
+    @property
+    def selective(self) -> bool:
+        """Whether some faces go unscored (``every`` above 1); if not, the schedule keeps no state."""
+        return self.every > 1
+
     def wanted(self, boxes: np.ndarray, track_ids: list[int], predicted: np.ndarray, frame_number: int) -> np.ndarray:
         """Which of a frame's detections (``boxes``) to score, given the live tracks' ids and predicted boxes."""
         wanted = np.ones(len(boxes), bool)
-        if self.every <= 1 or not len(boxes) or not track_ids:
+        if not self.selective or not len(boxes) or not track_ids:
             return wanted
         overlap = iou_matrix(np.asarray(predicted, np.float64).reshape(-1, 4), np.asarray(boxes, np.float64))
         for column in range(len(boxes)):
@@ -47,9 +52,13 @@ class ScoringSchedule:
 
     def record(self, track_id: int, frame_number: int, became_best: bool) -> None:
         """A face of ``track_id`` was scored on ``frame_number``; ``became_best``: it is now the track's best."""
+        if not self.selective:
+            return
         self._last[track_id] = (frame_number, became_best)
 
     def keep_only(self, track_ids: Iterable[int]) -> None:
         """Forget the tracks that ended."""
+        if not self.selective:
+            return
         live = set(track_ids)
         self._last = {k: v for k, v in self._last.items() if k in live}
