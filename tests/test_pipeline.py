@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.pipeline import CameraPipeline, PipelineConfig
+from sealshot.pipeline import CameraPipeline, FrameResult, PipelineConfig
 from sealshot.quality import FaceBatch, FailureReason, get_quality
 from sealshot.video import Frame, open_source
 
@@ -111,25 +111,34 @@ def test_a_still_scene_runs_the_full_detector_once_and_a_cut_runs_it_again(sampl
     assert all(s.last_seen < 40 / 25 for s in sink.snapshots)  # the tracks ended at the cut
 
 
+def _run_sample(sample_clip: Path, stream: bool = False, **settings: Any) -> tuple[CameraPipeline, CollectingSink, list[FrameResult]]:
+    """The sample clip's first 40 frames through a finished pipeline (faces of 40 px and up, full detection every 5th
+    frame, ``cr-distilled``) with ``settings``; through ``process_stream`` when ``stream``, else ``process``."""
+    config = PipelineConfig(camera_id="arcade", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), detect_every=5, **settings)
+    source = open_source(sample_clip)
+    sink = CollectingSink()
+    pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
+    first = (frame for frame, _ in zip(source, range(40)))
+    results = [result for _, result in pipeline.process_stream(first)] if stream else [pipeline.process(frame) for frame in first]
+    pipeline.finish()
+    return pipeline, sink, results
+
+
+def _assert_same_choices(a: tuple[CameraPipeline, CollectingSink, Any], b: tuple[CameraPipeline, CollectingSink, Any]) -> None:
+    """The same tracks, chosen frames and sealed crops; chosen qualities to float32 precision (a quality model's rounding
+    may depend on its batch size)."""
+    (first, first_sink, _), (second, second_sink, _) = a, b
+    tracks = [[(s.track_id, s.first_seen, s.last_seen, s.chosen_frame) for s in p.track_summaries()] for p in (first, second)]
+    assert tracks[0] and tracks[0] == tracks[1]
+    qualities = [np.array([s.chosen_quality for s in p.track_summaries()], float) for p in (first, second)]
+    np.testing.assert_allclose(qualities[0], qualities[1], rtol=1e-5)
+    assert len(first_sink.snapshots) == len(second_sink.snapshots)
+    assert all(np.array_equal(x.crop, y.crop) for x, y in zip(first_sink.snapshots, second_sink.snapshots))
+
+
 def test_two_lanes_seal_the_same_snapshots_as_one(sample_clip: Path) -> None:
-    """Sharing a frame's detection and scoring between two threads changes no track, chosen frame or crop (a quality
-    model's float rounding may depend on its batch size: scores agree to float32 precision)."""
-    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
-    results = []
-    for lanes in (1, 2):
-        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, lanes=lanes)
-        source = open_source(sample_clip)
-        sink = CollectingSink()
-        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
-        for frame, _ in zip(source, range(40)):
-            pipeline.process(frame)
-        pipeline.finish()
-        summaries = pipeline.track_summaries()
-        results.append(([(s.track_id, s.first_seen, s.last_seen, s.chosen_frame) for s in summaries], [s.chosen_quality for s in summaries], [s.crop for s in sink.snapshots]))
-    (tracks_one, quality_one, crops_one), (tracks_two, quality_two, crops_two) = results
-    assert tracks_one and tracks_one == tracks_two
-    np.testing.assert_allclose(np.array(quality_one, float), np.array(quality_two, float), rtol=1e-5)
-    assert len(crops_one) == len(crops_two) and all(np.array_equal(a, b) for a, b in zip(crops_one, crops_two))
+    """Sharing a frame's detection and scoring between two threads changes no track, chosen frame or crop."""
+    _assert_same_choices(_run_sample(sample_clip, lanes=1), _run_sample(sample_clip, lanes=2))
 
 
 @pytest.mark.parametrize("light", ["flicker", "lights-on"])
@@ -149,28 +158,15 @@ def test_a_change_of_light_is_not_a_cut_and_the_person_is_sealed_once(talking_he
 
 
 def test_reading_ahead_detects_ahead_and_seals_the_same_snapshots(sample_clip: Path) -> None:
-    """``process_stream`` with two lanes starts full detections before their frames come up: same tracks and crops."""
-    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
-    results = []
-    for ahead in (0, 8):
-        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, lanes=2, detect_ahead=ahead)
-        source = open_source(sample_clip)
-        sink = CollectingSink()
-        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
-        processed = [frame.index for frame, _ in pipeline.process_stream(frame for frame, _ in zip(source, range(40)))]
-        pipeline.finish()
-        assert processed == list(range(40))
-        summaries = pipeline.track_summaries()
-        results.append(([(s.track_id, s.first_seen, s.last_seen, s.chosen_frame) for s in summaries], [s.chosen_quality for s in summaries], [s.crop for s in sink.snapshots]))
-        if ahead:
-            assert 0 < pipeline.full_detections_ahead < pipeline.full_detections  # the first one has nothing to overlap
-        else:
-            assert pipeline.full_detections_ahead == 0
-    (tracks_now, quality_now, crops_now), (tracks_ahead, quality_ahead, crops_ahead) = results
-    assert tracks_now and tracks_now == tracks_ahead
-    # Reading ahead, a frame's faces are scored in one batch instead of one per lane: float32 rounding may differ.
-    np.testing.assert_allclose(np.array(quality_now, float), np.array(quality_ahead, float), rtol=1e-5)
-    assert len(crops_now) == len(crops_ahead) and all(np.array_equal(a, b) for a, b in zip(crops_now, crops_ahead))
+    """``process_stream`` with two lanes starts full detections before their frames come up: same tracks and crops
+    (reading ahead, a frame's faces are scored in one batch instead of one per lane)."""
+    now = _run_sample(sample_clip, stream=True, lanes=2, detect_ahead=0)
+    ahead = _run_sample(sample_clip, stream=True, lanes=2, detect_ahead=8)
+    for pipeline, _, results in (now, ahead):
+        assert [result.frame_index for result in results] == list(range(40))
+    assert now[0].full_detections_ahead == 0
+    assert 0 < ahead[0].full_detections_ahead < ahead[0].full_detections  # the first one has nothing to overlap
+    _assert_same_choices(now, ahead)
 
 
 def test_frames_read_ahead_of_a_failing_source_are_still_processed(sample_clip: Path) -> None:
@@ -192,15 +188,10 @@ def test_frames_read_ahead_of_a_failing_source_are_still_processed(sample_clip: 
 
 def test_scoring_every_third_frame_scores_fewer_faces_and_seals_the_same_people(sample_clip: Path) -> None:
     """Faces in between a track's scored ones are neither aligned nor scored (NaN); every track still has a scored crop."""
-    detector_config = MTCNNConfig(min_face_size=40, detect_max_side=640)
     outcomes = []
     for every in (1, 3):
-        config = PipelineConfig(camera_id="arcade", detector=detector_config, detect_every=5, score_every=every)
-        source = open_source(sample_clip)
-        sink = CollectingSink()
-        pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
-        qualities = [face.quality for frame, _ in zip(source, range(40)) for face in pipeline.process(frame).faces]
-        pipeline.finish()
+        pipeline, sink, results = _run_sample(sample_clip, score_every=every)
+        qualities = [face.quality for result in results for face in result.faces]
         outcomes.append((np.array(qualities), sorted((s.track_id, s.first_seen) for s in pipeline.track_summaries()), sink.snapshots))
     (every_face, tracks_one, sealed_one), (sparse, tracks_three, sealed_three) = outcomes
     assert np.isfinite(every_face).all()
