@@ -4,6 +4,7 @@ import numpy as np
 
 from sealshot.detect.types import Detections
 from sealshot.track import FaceTracker, TrackerConfig
+from sealshot.track.appearance import REGION_SIZE
 from sealshot.track.tracker import iou_matrix
 
 
@@ -38,6 +39,29 @@ def test_a_track_survives_a_short_gap_and_ends_after_max_unseen() -> None:
     ended = tracker.update(_detections(), 0.9).ended
     assert [t.track_id for t in ended] == [first]
     assert tracker.tracks == {} and len(tracker) == 0
+
+
+def test_a_face_seen_once_is_found_again_further_on_if_it_looks_the_same() -> None:
+    """A fast walker in profile, found in frames 0 and 4 only (the arcade clip's person 7): 1.1 box sizes apart.
+    A track seen once has no velocity, so its gate widens from the first miss; one with a velocity does not
+    (its prediction already moves), and another look still starts a new track."""
+    look, other_look = np.zeros((1, 2 * REGION_SIZE)), np.zeros((1, 2 * REGION_SIZE))
+    look[0, [0, REGION_SIZE]] = 1.0  # each region's histogram sums to 1
+    other_look[0, [1, REGION_SIZE + 1]] = 1.0
+
+    def second_sighting(first_look: np.ndarray, second_look: np.ndarray, earlier: int = 0) -> bool:
+        tracker = FaceTracker()
+        box = np.array([1443.0, 498.0, 1532.0, 624.0])
+        for k in range(earlier):  # standing still before: a velocity of 0
+            tracker.update(_detections(tuple(box)), k / 25, first_look)
+        first = tracker.update(_detections(tuple(box)), earlier / 25, first_look).tracked.tracker_id[0]
+        for k in range(1, 4):
+            tracker.update(_detections(), (earlier + k) / 25, first_look[:0])
+        return bool(tracker.update(_detections(tuple(box + [142, 24, 142, 24])), (earlier + 4) / 25, second_look).tracked.tracker_id[0] == first)
+
+    assert second_sighting(look, look)
+    assert not second_sighting(look, other_look)
+    assert not second_sighting(look, look, earlier=5)
 
 
 def test_distant_detection_starts_a_new_track() -> None:

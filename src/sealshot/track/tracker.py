@@ -23,6 +23,8 @@ from sealshot.track.kalman import BoxKalman
 _REFUSED = 1e6
 _UNBROKEN_S = 0.1
 """A track last matched at most this long ago (a few frames) counts as followed without a break."""
+_PREDICTED_FOR_S = 0.25
+"""For this long after its last match, a track with a velocity is trusted to be where its motion model puts it."""
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -151,8 +153,10 @@ class FaceTracker:
         iou = iou_matrix(predicted, boxes)
         distance = centre_distance_matrix(predicted, boxes)
         unseen = np.array([timestamp - t.last_seen for t in tracks]).reshape(-1, 1)
-        # A track missing for a while may have walked on: widen its motion gate with the time it was away.
-        reach = config.max_centre_distance + config.reattach_speed * np.clip(unseen - 0.25, 0.0, None)
+        # A track missing for a while may have walked on: widen its motion gate with the time it was away. A track
+        # seen once has no velocity yet (its prediction stands still), so its gate widens from the first miss.
+        grace = np.array([0.0 if t.hits == 1 else _PREDICTED_FOR_S for t in tracks]).reshape(-1, 1)
+        reach = config.max_centre_distance + config.reattach_speed * np.clip(unseen - grace, 0.0, None)
         gate = ((iou >= config.min_iou) | (distance <= reach)) & (size_ratio_matrix(predicted, boxes) <= config.max_size_ratio)
         cost = (1.0 - iou) + 0.5 * np.minimum(distance, 10.0)
         if appearance is not None:
