@@ -49,6 +49,7 @@ def batch(
     from sealshot.batch.work import BatchJob, portable_location
     from sealshot.quality.registry import UnknownQualityMethod, available
     from sealshot.runner import StopRequest
+    from sealshot.vault import load_recipient
 
     console = Console(stderr=True)
     check_output_file(report_path, "--report")
@@ -62,6 +63,7 @@ def batch(
     )
     plan = plan_archive(files, config, camera, align=detect_every)
     check_outputs_spare_inputs([file.path for file in plan.files], [("--report", report_path)])
+    load_recipient(recipient)  # a wrong file (the private key above all) stops here, before any chunk
     _print_plan_notes(console, plan)
     job = BatchJob(
         vault=portable_location(vault),

@@ -170,7 +170,7 @@ class Status:
 
 def camera_main(settings: CameraSettings, queue: "Queue[dict[str, Any]] | None" = None) -> None:
     """The camera process's entry point; exits with 0 (stopped, or a file's end), 143/130 (signal),
-    3 (source failed), 4 (vault failed) or 5 (could not start)."""
+    2 (a setting or file is wrong, e.g. the recipient), 3 (source failed), 4 (vault failed) or 5 (could not start)."""
     logs.configure(camera=settings.camera_id)
     stop = _Stop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -181,7 +181,7 @@ def camera_main(settings: CameraSettings, queue: "Queue[dict[str, Any]] | None" 
     except SealshotError as error:
         logger.error("camera stopped", extra={"event": "camera_failed", "error": str(error)})
         status.send(force=True, up=False, last_error=str(error))
-        code = error.exit_code if isinstance(error, (VaultError, SourceError)) else ModelError.exit_code
+        code = error.exit_code if isinstance(error, (InputError, VaultError, SourceError)) else ModelError.exit_code
     except Exception as error:  # noqa: BLE001 - reported to the supervisor, which restarts the camera
         logger.exception("camera crashed", extra={"event": "camera_crashed"})
         status.send(force=True, up=False, last_error=f"{type(error).__name__}: {error}")
