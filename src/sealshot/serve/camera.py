@@ -115,6 +115,12 @@ class TrackReport:
         except OSError as error:
             # The snapshot is sealed already; a full or lost report disk must not stop the camera sealing others.
             logger.error("cannot write the track report", extra={"event": "report_failed", "path": str(self.path), "error": str(error)})
+        if summary.retention_ended_days is not None:
+            logger.warning(
+                "track seen but not kept: its retention had already ended (a recording older than the vault keeps)",
+                extra={"event": "track_retention_ended", "track_id": summary.track_id, "retention_days": summary.retention_ended_days},
+            )
+            return
         logger.info(
             "track ended",
             extra={"event": "track_sealed" if summary.snapshot_id else "track_discarded", "track_id": summary.track_id,

@@ -43,6 +43,7 @@ from sealshot.vault.keys import public_key_b64
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
 from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.recipient import load_recipient
+from sealshot.vault.retention import expiry_cutoff
 from sealshot.vault.objects import sealed_file_name
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
@@ -222,6 +223,13 @@ class CameraSealer:
         if snapshot_id is not None and snapshot_id in self._chain.sealed:  # known sealed already: spare the encryption
             return snapshot_id
         return self._store(self.prepare(crop, metadata, snapshot_id, clip))
+
+    def retention_ended(self, seen_at_utc: float, now_utc: float | None = None) -> float | None:
+        """The vault's retention period, in days, when a snapshot seen at ``seen_at_utc`` has already outlived it
+        (a purge now would delete it at once, so the pipeline does not seal it); None while it may be kept."""
+        retention_days = self.vault.config.retention_days
+        now_utc = time.time() if now_utc is None else now_utc
+        return retention_days if seen_at_utc < expiry_cutoff(now_utc, retention_days) else None
 
     def _store(self, prepared: "PreparedSeal") -> str:
         """Store and record a prepared seal; while a remote vault cannot be reached (a database restart, a
