@@ -82,6 +82,26 @@ def test_a_person_crossing_a_chunk_edge_is_sealed_once(clip_540p: Path, recipien
     assert verify_vault(tmp_path / "vault").ok
 
 
+def test_a_variable_frame_rate_file_in_chunks_seals_the_people_run_seals(vfr_clip: Path, recipient: Path, tmp_path: Path) -> None:
+    """Chunks were planned in frame numbers (time × average rate) that a variable-rate file's frames do not have: the
+    last chunks failed as truncated ('ends after 42 of its 50 declared frames'), and chunks owned overlapping
+    stretches of the file, so that a person could be sealed twice or by nobody."""
+    (reference,) = run_sources(
+        [str(vfr_clip)], RunConfig(pipeline=PIPELINE, show_progress=False), get_quality(QUALITY), vault_sinks(tmp_path / "run", recipient)
+    )
+    assert reference.error is None and reference.sealed_count >= 3
+    plan = plan_archive([str(vfr_clip)], SMALL_CHUNKS, align=PIPELINE.detect_every)
+    assert len(plan.chunks) >= 3
+    report = run_batch(plan, _job(tmp_path / "vault", recipient), SMALL_CHUNKS, show_progress=False)
+    assert report.failure() is None, report.problems()
+    for result in report.results:
+        assert all(result.start_frame <= s["first_frame"] < (result.end_frame or 50) for s in result.snapshots)
+    with Vault.open(tmp_path / "vault") as batch_vault, Vault.open(tmp_path / "run") as run_vault:
+        first_seen = sorted(row.first_seen_utc for row in batch_vault.rows())
+        assert first_seen == sorted(row.first_seen_utc for row in run_vault.rows())  # the same people, each once
+    assert verify_vault(tmp_path / "vault").ok
+
+
 def test_a_chunk_run_again_seals_nothing_twice(clip_540p: Path, recipient: Path, tmp_path: Path) -> None:
     vault = tmp_path / "vault"
     chunk = plan_archive([str(clip_540p)], SMALL_CHUNKS, align=PIPELINE.detect_every).chunks[0]
