@@ -40,7 +40,8 @@ def run_once(clip: Path, frames: int, clip_seconds: float, work: Path) -> dict[s
     )  # fmt: skip
     config = settings.pipeline()
     sink = CameraSealer.open(settings.vault, settings.recipient, settings.camera_id)
-    pipeline = CameraPipeline(config, get_quality(settings.quality), sink, 0.0, detector=MTCNNDetector(config.detector))
+    # Frame 0 now: people "seen" in 1970 would be past the vault's retention, and not sealed.
+    pipeline = CameraPipeline(config, get_quality(settings.quality), sink, time.time(), detector=MTCNNDetector(config.detector))
     held_bytes, held_frames, faces = 0, 0, 0
     cpu_start = time.process_time()
     for frame in open_source(str(clip)):

@@ -97,7 +97,8 @@ def decode_only(clip: Path) -> dict[str, Any]:
 
 def run_pipeline(name: str, clip: Path, config: PipelineConfig, quality: str, sink: SnapshotSink, max_frames: int | None = None) -> PipelineRun:
     config = dataclasses.replace(config, lanes=LANES)
-    pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=MTCNNDetector(config.detector))
+    # Frame 0 now: people "seen" in 1970 would be past the vault's retention, and not sealed.
+    pipeline = CameraPipeline(config, get_quality(quality), sink, time.time(), detector=MTCNNDetector(config.detector))
     faces: dict[int, dict[int, tuple[np.ndarray, float]]] = {}
     wall, cpu = time.perf_counter(), time.process_time()
     frames = prefetch(open_source(clip))

@@ -55,6 +55,9 @@ class MetadataSink:
         self.sealed.append(dict(metadata))
         return f"s{len(self.sealed)}"
 
+    def retention_ended(self, seen_at_utc: float) -> float | None:
+        return None
+
     def close(self) -> None:
         pass
 

@@ -54,10 +54,12 @@ def ffmpeg() -> str:
 
 
 @pytest.fixture(scope="session")
-def sample_clip() -> Path:
+def sample_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh copy of the bundled clip. It has no creation time, so its modification time dates it: the checkout's
+    could be older than the vault's retention (30 days), and then `run` would rightly keep none of its people."""
     from sealshot.video.samples import sample_clip
 
-    return sample_clip()
+    return Path(shutil.copy(sample_clip(), tmp_path_factory.mktemp("sample")))
 
 
 @pytest.fixture(scope="session")

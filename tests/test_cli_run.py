@@ -7,6 +7,8 @@ import os
 import stat
 import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
@@ -126,20 +128,45 @@ def test_a_start_time_in_the_future_is_refused(tmp_path: Path, sample_clip: Path
 
 def test_start_time_sets_when_a_files_snapshots_were_seen(tmp_path: Path, talking_heads_dir: Path) -> None:
     assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
+    three_days_ago = datetime.fromtimestamp(int(time.time()) - 3 * 86400, timezone.utc)  # within the vault's 30 days
     result = _sealshot(
         "run", str(talking_heads_dir / "driving_d11.mp4"), "--vault", "vault", "--recipient", "keys/authority.pub",
-        "--start-time", "2021-03-04T05:06:07Z", "--max-frames", "3", "--min-detections", "1", "--detect-max-side", "640",
-        "--min-face", "40", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
+        "--start-time", three_days_ago.strftime("%Y-%m-%dT%H:%M:%SZ"), "--max-frames", "3", "--min-detections", "1",
+        "--detect-max-side", "640", "--min-face", "40", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     [source] = json.loads((tmp_path / "report.json").read_text())["sources"]
-    assert source["started_at_source"] == "option" and source["started_at_iso"] == "2021-03-04T05:06:07+00:00"
+    assert source["started_at_source"] == "option" and source["started_at_iso"] == three_days_ago.isoformat()
     sealed = {t["snapshot_id"]: t for t in source["tracks"] if t["snapshot_id"]}
     with Vault.open(tmp_path / "vault") as vault:
         rows = vault.rows()
     assert rows and len(rows) == len(sealed)
     for row in rows:
         assert row.seen_at_utc == pytest.approx(source["started_at_utc"] + sealed[row.snapshot_id]["chosen_timestamp"])
+
+
+def test_a_start_time_older_than_the_retention_keeps_nobody_and_says_so(tmp_path: Path, sample_clip: Path) -> None:
+    """Footage from 2020 into a vault that keeps 30 days: its people were sealed, already past their retention,
+    and kept until someone ran a purge. Now they are counted, not written, and the run says so; it exits 0, as
+    nothing was lost that could have been kept."""
+    assert _sealshot("keygen", "--out", "keys", cwd=tmp_path).returncode == 0
+    result = _sealshot(
+        "run", str(sample_clip), "--vault", "vault", "--recipient", "keys/authority.pub", "--start-time", "2020-01-01T08:00:00Z",
+        "--max-frames", "30", "--quality", "size", "--report", "report.json", "--no-progress", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [source] = json.loads((tmp_path / "report.json").read_text())["sources"]
+    not_kept = [t for t in source["tracks"] if t["retention_ended_days"] is not None]
+    assert not_kept and all(t["retention_ended_days"] == 30 and t["snapshot_id"] is None for t in not_kept)
+    assert source["error"] is None and source["snapshots"] == 0 and source["retention_ended"] == len(not_kept)
+    warning = " ".join(result.stderr.split())
+    assert f"{len(not_kept)} person(s) seen but not kept: the vault keeps snapshots 30 days" in warning
+    assert "taken to start at 2020-01-01T08:00:00+00:00, by --start-time" in warning and "nothing of them was written" in warning
+    with Vault.open(tmp_path / "vault") as vault:
+        assert vault.rows() == []
+    assert not [path for path in (tmp_path / "vault").rglob("*") if path.is_file() and path.suffix == ".seal"]
+    purged = _sealshot("vault", "purge", "--vault", "vault", cwd=tmp_path)
+    assert purged.returncode == 0 and "purged 0 snapshot(s)" in purged.stdout, purged.stdout + purged.stderr
 
 
 def test_vault_list_shows_the_calibrated_quality_beside_the_raw_one(run_outputs) -> None:

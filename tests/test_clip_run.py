@@ -146,6 +146,9 @@ class _KeepingSink:
         self.clips.append(len(clip))
         return f"{len(self.clips):032x}"
 
+    def retention_ended(self, seen_at_utc: float) -> float | None:
+        return None  # keeps everything, however old
+
     def close(self) -> None:
         pass
 

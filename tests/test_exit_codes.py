@@ -106,3 +106,76 @@ def test_the_error_line_shows_brackets_in_paths_and_messages_as_they_are(tmp_pat
     config.write_text('vault = "v"\nrecipient = "k.pub"\n[[camera]]\nsource = "rtsp://10.0.0.5/a"\nmin_face = 0\n')
     served = CliRunner().invoke(app, ["serve", "--config", str(config)])
     assert served.exit_code == 2 and "cameras.toml:5: [[camera]] #1: min_face must be more than 0" in " ".join(served.output.split()), served.output
+
+
+def _wrong_recipient(folder: Path, kind: str) -> Path:
+    """A file an operator might pass as --recipient by mistake, made in ``folder`` (beside ``keys/``)."""
+    from sealshot.vault import load_recipient
+    from sealshot.vault.keys import AuthorityPrivateKey
+    from sealshot.vault.sealed import SEALED_FORMAT, seal
+    from sealshot.vault.shares import split_key
+
+    path = folder / f"recipient-{kind}"
+    if kind == "private key":
+        return folder / "keys" / "authority.key"
+    if kind == "missing":
+        return path
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("authority of the lobby camera\n")
+    elif kind == "sealed snapshot":
+        path.write_bytes(seal(b"not a picture", {"format": SEALED_FORMAT}, load_recipient(folder / "keys" / "authority.pub")))
+    elif kind == "share":
+        _, shares = split_key(AuthorityPrivateKey.generate(), holders=3, threshold=2)
+        path.write_bytes(shares[0])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("private key", "is the authority's PRIVATE key; a camera must hold only the public key (authority.pub)"),
+        ("empty", "is empty; expected the authority's public key"),
+        ("text", "is not valid JSON; expected the authority's public key"),
+        ("sealed snapshot", "is a sealed snapshot, not a key"),
+        ("share", "is a key holder's share of the authority key"),
+        ("missing", "does not exist; expected the authority's public key"),
+    ],
+)
+def test_run_refuses_a_recipient_that_is_not_the_public_key_with_exit_2_before_any_source(
+    work: Path, tmp_path: Path, sample_clip: Path, kind: str, message: str
+) -> None:
+    """The authority's private key given as --recipient exited 4 ('not a sealshot authority public key'), as if
+    the vault had failed, and said nothing of the key that must not be on a camera."""
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    recipient = _wrong_recipient(work, kind)
+    result = CliRunner().invoke(
+        app, ["run", str(sample_clip), "--vault", str(tmp_path / "vault"), "--recipient", str(recipient), "--no-progress", "--max-frames", "2"]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"recipient {recipient} {message}" in " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # one line, no traceback
+    assert not (tmp_path / "vault").exists()  # no frame read, nothing sealed
+
+
+def test_batch_and_serve_refuse_the_private_key_as_recipient_with_exit_2(work: Path, tmp_path: Path, sample_clip: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    private = work / "keys" / "authority.key"
+    batched = CliRunner().invoke(
+        app, ["batch", str(sample_clip), "--vault", str(tmp_path / "vault"), "--recipient", str(private), "--ray", "none", "--no-progress"]
+    )
+    assert batched.exit_code == 2, batched.output
+    assert "is the authority's PRIVATE key" in " ".join(batched.output.split())
+    config = tmp_path / "cameras.toml"
+    config.write_text(f'vault = "vault"\nrecipient = "{private}"\n[[camera]]\nid = "lobby"\nsource = "rtsp://10.0.0.5/a"\n')
+    served = CliRunner().invoke(app, ["serve", "--config", str(config), "--metrics", "off"])
+    assert served.exit_code == 2, served.output
+    assert f"cameras.toml: camera 'lobby': recipient {private} is the authority's PRIVATE key" in " ".join(served.output.split())
+    assert not (tmp_path / "vault").exists()

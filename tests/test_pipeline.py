@@ -26,6 +26,9 @@ class CollectingSink:
         self.snapshots.append(SimpleNamespace(**metadata, crop=crop))
         return f"s{len(self.snapshots)}"
 
+    def retention_ended(self, seen_at_utc: float) -> float | None:
+        return None  # keeps everything, however old
+
     def close(self) -> None:
         pass
 

@@ -28,7 +28,7 @@ from sealshot.errors import InputError, SourceError, VaultError
 from sealshot.quality import get_quality
 from sealshot.runner import StopRequest, camera_id_for, run_sources, vault_sinks
 from sealshot.track import TrackerConfig
-from sealshot.vault import CameraSealer
+from sealshot.vault import CameraSealer, load_recipient
 from sealshot.vault.keys import AuthorityPrivateKey
 from sealshot.vault.sealed import parse_sealed
 from sealshot.vault.store import Vault
@@ -60,6 +60,15 @@ def one_person_clip(talking_heads_dir: Path) -> Path:
     return talking_heads_dir / "driving_d11.mp4"  # its container says creation_time 2024-07-06T15:34:56Z
 
 
+@pytest.fixture()
+def vault_keeping_the_clip(tmp_path: Path, recipient: Path) -> Path:
+    """A vault that keeps snapshots 100 years: the default 30 days ended long ago for people seen in July 2024."""
+    path = tmp_path / "vault"
+    with Vault.create(path, load_recipient(recipient), retention_days=36500, actor="tester"):
+        pass
+    return path
+
+
 def test_any_source_name_gives_a_camera_id_the_vault_accepts(tmp_path: Path, recipient: Path) -> None:
     long_a, long_b = "/videos/" + "entrance " * 12 + "a.mp4", "/videos/" + "entrance " * 12 + "b.mp4"
     derived = {
@@ -87,9 +96,9 @@ def test_any_source_name_gives_a_camera_id_the_vault_accepts(tmp_path: Path, rec
 
 
 def test_sealed_times_count_from_the_containers_creation_time(
-    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path
+    recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path, vault_keeping_the_clip: Path
 ) -> None:
-    vault = tmp_path / "vault"
+    vault = vault_keeping_the_clip
     [report] = run_sources([str(one_person_clip)], QUICK, get_quality("size"), vault_sinks(vault, recipient), detector=quick_detector)
     assert report.error is None and report.camera_id == "driving_d11"
     assert report.started_at_source == "container" and report.started_at_utc == parse_utc("2024-07-06T15:34:56Z")
@@ -114,9 +123,9 @@ def test_the_start_time_option_wins_for_files(tmp_path: Path, recipient: Path, q
 
 
 def test_a_vault_failing_mid_run_reports_every_track_it_could_not_seal(
-    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path
+    recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path, vault_keeping_the_clip: Path
 ) -> None:
-    vault = tmp_path / "vault"
+    vault = vault_keeping_the_clip
     opened: list[CameraSealer] = []
 
     def sinks_on_a_failing_disk(camera_id: str) -> CameraSealer:
@@ -141,9 +150,9 @@ def test_a_vault_failing_mid_run_reports_every_track_it_could_not_seal(
 
 
 def test_sigterm_during_a_run_stops_it_after_sealing_every_open_track(
-    tmp_path: Path, recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path
+    recipient: Path, quick_detector: MTCNNDetector, one_person_clip: Path, vault_keeping_the_clip: Path
 ) -> None:
-    vault = tmp_path / "vault"
+    vault = vault_keeping_the_clip
 
     def sinks_then_sigterm(camera_id: str) -> CameraSealer:
         sealer = CameraSealer.open(vault, recipient, camera_id)

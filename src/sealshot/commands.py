@@ -133,6 +133,11 @@ def run(
         write_report(report_path, reports)
     _print_summary(console, reports)
     for report in reports:
+        # Not a failure (exit 0): keeping them would break the retention promise, and a purge would delete them at once.
+        retention_warning = report.retention_warning()
+        if retention_warning:
+            hint = ". If that start time is wrong, run again with the right --start-time"
+            console.print(f"[yellow]warning:[/yellow] {escape(retention_warning)}{hint}", highlight=False)
         if report.error and not isinstance(report.failure, VaultError):
             console.print(f"[red]error:[/red] {escape(report.error)}", highlight=False)
     vault_failure = next((r.failure for r in reports if isinstance(r.failure, VaultError)), None)
@@ -149,12 +154,14 @@ def run(
 
 def _print_summary(console: Console, reports: "list[SourceReport]") -> None:
     table = Table(title="sealshot run")
-    for column in ("source", "camera", "frames", "fps", "tracks", "sealed", "status"):
+    for column in ("source", "camera", "frames", "fps", "tracks", "sealed", "expired", "status"):
         table.add_column(column)
     for r in reports:
         fps = f"{r.frames / r.seconds:.1f}" if r.seconds else "-"
         status = "[red]error[/red]" if r.error else ("interrupted" if r.interrupted else "ok")
-        table.add_row(escape(Path(r.source).name), r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), status)
+        table.add_row(
+            escape(Path(r.source).name), r.camera_id, str(r.frames), fps, str(len(r.tracks)), str(r.sealed_count), str(r.retention_ended_count), status
+        )
     console.print(table)
 
 

@@ -97,6 +97,9 @@ class TrackSummary:
     declined: str | None = None
     """Why it was left to another part of the same source (a batch chunk seals only the tracks that start in its own
     frames); not a loss: the part that owns it seals it."""
+    retention_ended_days: float | None = None
+    """Set when the person was seen but not kept: the vault's retention period (this many days) had already ended
+    when the track did (an old recording), so nothing of it was written; a purge would have deleted it at once."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -116,6 +119,7 @@ class TrackSummary:
             "quality_timeline": [[t, _finite_or_none(q)] for t, q in self.timeline],
             "first_frame": self.first_frame,
             "declined": self.declined,
+            "retention_ended_days": self.retention_ended_days,
         }
 
 
@@ -139,12 +143,14 @@ class TrackLedger:
         self.discarded: str | None = None
         self.seal_error: str | None = None
         self.declined: str | None = None
+        self.retention_ended_days: float | None = None
         self.first_frame: int | None = None
 
     @property
     def is_open(self) -> bool:
-        """Not yet sealed, discarded, declined, or given up on."""
-        return self.snapshot_id is None and self.discarded is None and self.seal_error is None and self.declined is None
+        """Not yet sealed, discarded, declined, past its retention, or given up on."""
+        ended = (self.snapshot_id, self.discarded, self.seal_error, self.declined, self.retention_ended_days)
+        return all(outcome is None for outcome in ended)
 
     def add(self, candidate: Candidate, failure: FailureReason | None) -> bool:
         """Count one face of the track; returns True when its crop became the track's best."""
@@ -192,6 +198,10 @@ class TrackLedger:
         self.declined = reason
         self._release_pixels()
 
+    def mark_retention_ended(self, retention_days: float) -> None:
+        self.retention_ended_days = retention_days
+        self._release_pixels()
+
     def mark_seal_failed(self, error: str) -> None:
         self.seal_error = error
         self._release_pixels()
@@ -220,4 +230,5 @@ class TrackLedger:
             quality_failures={reason.value: count for reason, count in sorted(self.failures.items(), key=lambda item: item[0].value)},
             first_frame=self.first_frame,
             declined=self.declined,
+            retention_ended_days=self.retention_ended_days,
         )

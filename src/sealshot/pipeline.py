@@ -44,6 +44,11 @@ class SnapshotSink(Protocol):
         ``clip`` (only passed when ``PipelineConfig.clip_seconds`` is on) goes into the same sealed file."""
         ...
 
+    def retention_ended(self, seen_at_utc: float) -> float | None:
+        """The store's retention period, in days, when a snapshot seen at ``seen_at_utc`` has already outlived it
+        (the vault's purge would delete it at once); the pipeline then does not seal it. None while it may be kept."""
+        ...
+
     def close(self) -> None:
         """Release the store; called once, after the last ``seal``."""
         ...
@@ -353,6 +358,11 @@ class CameraPipeline:
             return
         snapshot = ledger.snapshot(self.config.camera_id, self.quality.name, self.started_at_utc, self.started_at_source)
         if snapshot is None:
+            return
+        retention_days = self.sink.retention_ended(snapshot.seen_at_utc)
+        if retention_days is not None:  # an old recording: keeping it would break the retention promise
+            ledger.mark_retention_ended(retention_days)
+            self._retire(ledger)
             return
         if self.calibration is not None:
             calibrated = self.calibration.one(snapshot.quality)

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable
 
 import matplotlib
 
@@ -16,6 +17,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sealshot.errors import InputError, ModelError, SealshotError, SourceError, VaultError  # noqa: E402
 from sealshot.ledger import TrackSummary  # noqa: E402
 from sealshot.video.annotate import track_colour  # noqa: E402
+
+
+_START_TIME_ORIGINS = {
+    "container": "the file's creation time",
+    "mtime-minus-duration": "the file's modification time minus its duration",
+    "option": "--start-time",
+    "wall-clock": "the clock",
+}
 
 
 @dataclass
@@ -55,6 +64,18 @@ class SourceReport:
     def sealed_count(self) -> int:
         return sum(1 for t in self.tracks if t.snapshot_id)
 
+    @property
+    def retention_ended_count(self) -> int:
+        """People seen but not kept because the vault's retention period had already ended for them."""
+        return sum(1 for t in self.tracks if t.retention_ended_days is not None)
+
+    def retention_warning(self) -> str | None:
+        """What the operator is told when people were seen but not kept because their retention had already ended."""
+        if not self.retention_ended_count:
+            return None
+        periods = [t.retention_ended_days for t in self.tracks if t.retention_ended_days is not None]
+        return retention_ended_warning(self.source, self.retention_ended_count, periods, self.started_at_utc, self.started_at_source)
+
     def to_json(self) -> dict[str, object]:
         started = self.started_at_utc
         return {
@@ -71,10 +92,29 @@ class SourceReport:
             "tracks": [t.to_json() for t in sorted(self.tracks, key=lambda t: t.track_id)],
             "error_kind": self.error_kind,
             "started_at_utc": started,
-            "started_at_iso": None if started is None else datetime.fromtimestamp(started, timezone.utc).isoformat(),
+            "started_at_iso": None if started is None else _iso(started),
             "started_at_source": self.started_at_source,
             "unsealed": sum(1 for t in self.tracks if t.seal_error),
+            "retention_ended": self.retention_ended_count,
         } | ({"skipped": list(self.skipped)} if self.skipped else {})
+
+
+def _iso(utc: float) -> str:
+    return datetime.fromtimestamp(utc, timezone.utc).isoformat()
+
+
+def retention_ended_warning(
+    source: str, count: int, retention_days: Iterable[float], started_at_utc: float | None, started_at_source: str | None
+) -> str:
+    """The line telling the operator that ``count`` people of ``source`` were seen but not kept, their retention
+    period having ended before they were sealed (an old recording, or a wrong start time)."""
+    periods = " or ".join(f"{days:g}" for days in sorted(set(retention_days)))
+    started = "an unknown time" if started_at_utc is None else _iso(started_at_utc)
+    found_by = _START_TIME_ORIGINS.get(started_at_source or "", "an unknown means")
+    return (
+        f"{Path(source).name}: {count} person(s) seen but not kept: the vault keeps snapshots {periods} days and they were "
+        f"seen longer ago than that (the recording is taken to start at {started}, by {found_by}); nothing of them was written"
+    )
 
 
 def write_report(path: Path, reports: list[SourceReport]) -> None:

@@ -96,9 +96,11 @@ def camera_id_for(source: str, given: str | None = None, index: int = 0, count: 
 
 def vault_sinks(vault: str | Path, recipient: Path, camera_key: Path | None = None) -> SinkFactory:
     """Sinks sealing into the vault at ``vault`` (a folder or a PostgreSQL + S3 URL) for the authority
-    whose public key is in ``recipient``."""
-    from sealshot.vault import CameraSealer
+    whose public key is in ``recipient``. A ``recipient`` that is not that key (the private key above all)
+    is an ``InputError`` here, before any source is opened."""
+    from sealshot.vault import CameraSealer, load_recipient
 
+    load_recipient(recipient)
     def open_sealer(camera_id: str) -> SnapshotSink:
         return CameraSealer.open(vault, recipient, camera_id, camera_key=camera_key)
 

@@ -18,6 +18,7 @@ from sealshot.config import RunConfig
 from sealshot.quality import get_quality
 from sealshot.report import SourceReport
 from sealshot.runner import run_sources, vault_sinks
+from sealshot.vault import load_recipient
 from sealshot.vault.store import Vault
 from sealshot.vault.verify import verify_vault
 from tests.batch.conftest import PIPELINE, QUALITY, SMALL_CHUNKS
@@ -81,6 +82,26 @@ def test_a_person_crossing_a_chunk_edge_is_sealed_once(clip_540p: Path, recipien
     assert verify_vault(tmp_path / "vault").ok
 
 
+def test_a_variable_frame_rate_file_in_chunks_seals_the_people_run_seals(vfr_clip: Path, recipient: Path, tmp_path: Path) -> None:
+    """Chunks were planned in frame numbers (time × average rate) that a variable-rate file's frames do not have: the
+    last chunks failed as truncated ('ends after 42 of its 50 declared frames'), and chunks owned overlapping
+    stretches of the file, so that a person could be sealed twice or by nobody."""
+    (reference,) = run_sources(
+        [str(vfr_clip)], RunConfig(pipeline=PIPELINE, show_progress=False), get_quality(QUALITY), vault_sinks(tmp_path / "run", recipient)
+    )
+    assert reference.error is None and reference.sealed_count >= 3
+    plan = plan_archive([str(vfr_clip)], SMALL_CHUNKS, align=PIPELINE.detect_every)
+    assert len(plan.chunks) >= 3
+    report = run_batch(plan, _job(tmp_path / "vault", recipient), SMALL_CHUNKS, show_progress=False)
+    assert report.failure() is None, report.problems()
+    for result in report.results:
+        assert all(result.start_frame <= s["first_frame"] < (result.end_frame or 50) for s in result.snapshots)
+    with Vault.open(tmp_path / "vault") as batch_vault, Vault.open(tmp_path / "run") as run_vault:
+        first_seen = sorted(row.first_seen_utc for row in batch_vault.rows())
+        assert first_seen == sorted(row.first_seen_utc for row in run_vault.rows())  # the same people, each once
+    assert verify_vault(tmp_path / "vault").ok
+
+
 def test_a_chunk_run_again_seals_nothing_twice(clip_540p: Path, recipient: Path, tmp_path: Path) -> None:
     vault = tmp_path / "vault"
     chunk = plan_archive([str(clip_540p)], SMALL_CHUNKS, align=PIPELINE.detect_every).chunks[0]
@@ -88,6 +109,24 @@ def test_a_chunk_run_again_seals_nothing_twice(clip_540p: Path, recipient: Path,
     again = process_chunk(chunk, _job(vault, recipient))  # as Ray reruns a task whose worker died
     assert first.sealed >= 3 and first.snapshots == again.snapshots
     assert len(_seen_at(vault)) == first.sealed and verify_vault(vault).ok
+
+
+def test_people_past_the_vaults_retention_are_counted_not_sealed_and_the_batch_is_not_partial(
+    clip_540p: Path, recipient: Path, tmp_path: Path, run_reference
+) -> None:
+    """The clip was recorded yesterday (its container says so); a vault that keeps 12 hours must not get its people."""
+    reference, _ = run_reference
+    vault = tmp_path / "vault"
+    with Vault.create(vault, load_recipient(recipient), retention_days=0.5, actor="tester"):
+        pass
+    plan = plan_archive([str(clip_540p)], BatchConfig(), align=PIPELINE.detect_every)
+    report = run_batch(plan, _job(vault, recipient), BatchConfig(), show_progress=False)
+    (result,) = report.results
+    assert result.sealed == 0 and result.retention_ended == reference.sealed_count and result.retention_days == 0.5
+    assert report.failure() is None and report.to_json()["totals"]["retention_ended"] == reference.sealed_count
+    [warning] = report.retention_warnings()
+    assert f"arcade-540p.mp4: {reference.sealed_count} person(s) seen but not kept: the vault keeps snapshots 0.5 days" in warning
+    assert _seen_at(vault) == [] and verify_vault(vault).ok
 
 
 def test_a_file_that_cannot_be_read_makes_the_batch_partial(clip_540p: Path, recipient: Path, tmp_path: Path) -> None:

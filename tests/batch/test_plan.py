@@ -11,6 +11,7 @@ import pytest
 from sealshot.batch.config import BatchConfig
 from sealshot.batch.plan import chunk_ranges, expand_inputs, plan_archive, source_identity
 from sealshot.errors import InputError
+from sealshot.video.sources import PyAVSource
 from tests.batch.conftest import SMALL_CHUNKS
 
 
@@ -59,7 +60,7 @@ def test_identity_follows_the_content_not_the_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize("frames, fps, align", [(105, 25.0, 10), (7500, 25.0, 10), (1000, 29.97, 1), (30, 25.0, 10)])
 def test_chunks_own_every_frame_once_and_read_the_overlap_around_it(frames: int, fps: float, align: int) -> None:
     config = BatchConfig(chunk_seconds=60, overlap_seconds=10) if frames > 1000 else SMALL_CHUNKS
-    ranges = chunk_ranges(frames, fps, config, align)
+    ranges = chunk_ranges([index / fps for index in range(frames)], fps, config, align)
     overlap = round(config.overlap_seconds * fps)
     owned = [(start, frames if end is None else end) for start, end, _, _ in ranges]
     assert owned[0][0] == 0 and owned[-1][1] == frames and ranges[-1][1] is None
@@ -76,6 +77,23 @@ def test_a_clip_is_planned_from_its_metadata(clip_540p: Path) -> None:
     assert (file.fps, file.frames, file.camera_id, file.started_at_source) == (25.0, 105, "arcade-540p", "container")
     assert [(c.start_frame, c.end_frame, c.read_start, c.read_end) for c in file.chunks] == [(0, 35, 0, 55), (35, 70, 10, 90), (70, None, 50, None)]
     assert plan_archive([str(clip_540p)], BatchConfig(), align=10).chunks[0].read_end is None  # shorter than a chunk: one, whole
+
+
+def test_a_variable_frame_rate_file_is_cut_in_seconds_into_frames_it_has(vfr_clip: Path) -> None:
+    """Chunks were cut in frame numbers of time × average rate: the file's 50 frames were planned as 50 numbers
+    evenly spread over 4.2 s, so that a chunk held a second of the idle start or a fraction of the busy end."""
+    source = PyAVSource(str(vfr_clip))
+    times = source.frame_times()
+    source.close()
+    assert len(times) == 50 and times[1] == pytest.approx(0.48) and times[-1] - times[-2] == pytest.approx(0.04)
+    (file,) = plan_archive([str(vfr_clip)], SMALL_CHUNKS, align=10).files
+    assert file.frames == 50 and len(file.chunks) >= 3
+    owned = [(chunk.start_frame, chunk.end_frame or 50) for chunk in file.chunks]
+    assert owned[0][0] == 0 and all(a_end == b_start for (_, a_end), (b_start, _) in zip(owned, owned[1:]))
+    for chunk, (start, end) in zip(file.chunks, owned):
+        assert times[end - 1] - times[start] <= SMALL_CHUNKS.chunk_seconds
+        assert chunk.read_start == 0 or times[chunk.read_start] <= times[start] - SMALL_CHUNKS.overlap_seconds
+        assert chunk.read_end is None or times[chunk.read_end] >= times[end] + SMALL_CHUNKS.overlap_seconds - 1e-6
 
 
 def test_an_unreadable_file_is_planned_with_its_error_and_the_others_go_on(clip_540p: Path, tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ class MetadataSink:
         self.sealed.append(metadata)
         return f"s{len(self.sealed)}"
 
+    def retention_ended(self, seen_at_utc: float) -> float | None:
+        return None  # keeps everything, however old
+
     def close(self) -> None:
         pass
 

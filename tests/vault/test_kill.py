@@ -74,7 +74,9 @@ def _wait_for(vault: Path, process: subprocess.Popen, event: str, count: int, ti
 @pytest.fixture
 def prepared(tmp_path, make_authority):
     authority = make_authority(tmp_path / "keys", 3, 2)
-    Vault.create(tmp_path / "vault", authority.public, 30, "test").close()  # as `sealshot keys init --vault` does
+    # As `sealshot keys init --vault --retention-days 36500` does: CLIP's container dates it July 2024, and a vault
+    # keeping 30 days would rightly seal none of it.
+    Vault.create(tmp_path / "vault", authority.public, 36500, "test").close()
     return authority
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -72,10 +73,15 @@ def test_seal_open_verify_purge_in_postgres_and_s3(remote_vault, authority, tmp_
     assert verify_vault(remote_vault).ok
 
 
+def _iso(utc: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(utc))
+
+
 def test_the_cli_runs_a_clip_into_the_remote_vault_and_opens_it_under_a_warrant(remote_vault, authority, sample_clip, tmp_path, cli) -> None:
+    start = int(time.time()) - 3600  # an hour ago: within the vault's 30 days of retention
     outcome = cli(
         "run", sample_clip, "--vault", remote_vault, "--recipient", authority.public_path, "--camera", "arcade",
-        "--max-frames", "40", "--start-time", "2026-01-15T10:00:00Z", "--no-progress",
+        "--max-frames", "40", "--start-time", _iso(start), "--no-progress",
     )  # fmt: skip
     assert outcome.exit_code == 0, outcome.text
     with Vault.open(remote_vault) as vault:
@@ -86,7 +92,7 @@ def test_the_cli_runs_a_clip_into_the_remote_vault_and_opens_it_under_a_warrant(
     assert listed.exit_code == 0 and f"{len(rows)} sealed snapshot(s)" in listed.text
     opened = cli(
         "open", "--vault", remote_vault, "--out", tmp_path / "evidence", "--case", "C-1", "--camera", "arcade",
-        "--from", "2026-01-15T09:59:00Z", "--to", "2026-01-15T10:01:00Z", "--shares", *authority.shares[:3],
+        "--from", _iso(start - 60), "--to", _iso(start + 60), "--shares", *authority.shares[:3],
     )  # fmt: skip
     assert opened.exit_code == 0, opened.text
     assert len(list((tmp_path / "evidence").glob("*.png"))) == len(rows)

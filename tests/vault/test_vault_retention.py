@@ -69,3 +69,17 @@ def test_an_interrupted_purge_is_finished_by_the_next_one(tmp_path, authority, m
     assert not sealed.exists()
     connection = sqlite3.connect(vault / "index.sqlite")
     assert connection.execute("SELECT COUNT(*) FROM snapshots").fetchone() == (0,)
+
+
+def test_a_camera_refuses_exactly_what_a_purge_at_the_same_time_would_delete(tmp_path, authority, make_snapshot, base_time):
+    """The pipeline does not seal a snapshot whose retention has already ended (``CameraSealer.retention_ended``):
+    that must be the purge's own rule, neither keeping what it deletes nor dropping what it keeps."""
+    vault = tmp_path / "vault"
+    now = base_time + 7 * DAY
+    offsets = (-3600.0, -1.0, -0.001, 0.0, 0.001, 1.0, 3600.0)  # around the moment retention ends
+    with CameraSealer.open(vault, authority.public_path, "cam1", retention_days=7) as sealer:
+        seen = {seal(sealer, make_snapshot("cam1", t, base_time + offset)): base_time + offset for t, offset in enumerate(offsets)}
+        refused = {snapshot_id for snapshot_id, seen_at in seen.items() if sealer.retention_ended(seen_at, now_utc=now) is not None}
+        assert {sealer.retention_ended(seen_at, now_utc=now) for seen_at in seen.values()} == {7.0, None}
+    assert set(purge(vault, "operator", now=now).purged) == refused
+    assert 0 < len(refused) < len(seen)

@@ -19,7 +19,12 @@ def _frames(source: PyAVSource) -> list[tuple[int, float, str]]:
 def clips(ffmpeg: str, sample_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("ranges")
     # MPEG-TS has no index: seeking there is imprecise, and the source must still be exact.
-    return {"mp4": cut_clip(ffmpeg, sample_clip, folder / "a.mp4"), "ts": cut_clip(ffmpeg, sample_clip, folder / "a.ts", fmt="mpegts")}
+    return {
+        "mp4": cut_clip(ffmpeg, sample_clip, folder / "a.mp4"),
+        "ts": cut_clip(ffmpeg, sample_clip, folder / "a.ts", fmt="mpegts"),
+        # A variable frame rate: one frame in 12 of the first 60, then every frame (50 frames).
+        "vfr": cut_clip(ffmpeg, sample_clip, folder / "vfr.mp4", keep_frames=r"gte(n\,60)+not(mod(n\,12))"),
+    }
 
 
 @pytest.mark.parametrize("kind", ["mp4", "ts"])
@@ -28,6 +33,15 @@ def test_a_range_is_the_same_frames_with_the_same_indices_and_times(clips: dict[
     assert len(whole) == 105
     for start, end in [(37, 61), (50, None), (1, 5), (100, None), (0, 20)]:
         assert _frames(PyAVSource(str(clips[kind]), start_frame=start, end_frame=end)) == whole[start:end], (start, end)
+
+
+def test_a_range_of_a_variable_frame_rate_file_is_numbered_as_a_decode_from_frame_0(clips: dict[str, Path]) -> None:
+    """Its frames were numbered time × average rate when reached by seeking: 0.48 s apart at first, 0.04 s later,
+    they got numbers that are not theirs, and a part to the end 'ended after 42 of its 50 declared frames'."""
+    whole = _frames(PyAVSource(str(clips["vfr"])))
+    assert len(whole) == 50 and [index for index, _, _ in whole] == list(range(50))
+    for start, end in [(12, 30), (25, None), (3, 8), (44, None), (0, 20), (6, None)]:
+        assert _frames(PyAVSource(str(clips["vfr"]), start_frame=start, end_frame=end)) == whole[start:end], (start, end)
 
 
 def test_a_range_keeps_the_files_start_time_or_the_one_given(clips: dict[str, Path]) -> None:

@@ -49,6 +49,7 @@ def batch(
     from sealshot.batch.work import BatchJob, portable_location
     from sealshot.quality.registry import UnknownQualityMethod, available
     from sealshot.runner import StopRequest
+    from sealshot.vault import load_recipient
 
     console = Console(stderr=True)
     check_output_file(report_path, "--report")
@@ -62,6 +63,7 @@ def batch(
     )
     plan = plan_archive(files, config, camera, align=detect_every)
     check_outputs_spare_inputs([file.path for file in plan.files], [("--report", report_path)])
+    load_recipient(recipient)  # a wrong file (the private key above all) stops here, before any chunk
     _print_plan_notes(console, plan)
     job = BatchJob(
         vault=portable_location(vault),
@@ -98,7 +100,7 @@ def _print_plan_notes(console: Console, plan: "ArchivePlan") -> None:
 
 def _print_summary(console: Console, report: "BatchReport") -> None:
     table = Table(title="sealshot batch")
-    for column in ("file", "camera", "chunks", "video s", "sealed", "retried", "status"):
+    for column in ("file", "camera", "chunks", "video s", "sealed", "expired", "retried", "status"):
         table.add_column(column)
     for file in report.plan.files:
         results = report.results_of(file.path)
@@ -109,12 +111,15 @@ def _print_summary(console: Console, report: "BatchReport") -> None:
             f"{len(results)}/{len(file.chunks)}",
             f"{sum(r.video_seconds for r in results):.1f}",
             str(sum(r.sealed for r in results)),
+            str(sum(r.retention_ended for r in results)),
             str(sum(1 for r in results if (r.attempts or 1) > 1)),
             "[red]incomplete[/red]" if failed else "ok",
         )
     console.print(table)
     rate = report.video_seconds / report.seconds if report.seconds > 0 else 0.0
     console.print(f"{report.video_seconds:.1f} s of video in {report.seconds:.1f} s ({rate:.2f}x real time); {report.sealed} sealed", highlight=False)
+    for warning in report.retention_warnings():  # not a failure: keeping them would break the retention promise
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from sealshot.batch.config import RAY_NONE, BatchConfig
 from sealshot.batch.plan import ArchivePlan, ChunkSpec
 from sealshot.batch.work import BatchJob, ChunkResult, process_chunk
 from sealshot.errors import EXIT_PARTIAL, SealshotError, VaultError
+from sealshot.report import retention_ended_warning
 from sealshot.runner import StopRequest
 
 
@@ -101,6 +102,22 @@ class BatchReport:
     def sealed(self) -> int:
         return sum(result.sealed for result in self.results)
 
+    @property
+    def retention_ended(self) -> int:
+        """People seen but not kept because their retention had already ended (not a failure)."""
+        return sum(result.retention_ended for result in self.results)
+
+    def retention_warnings(self) -> list[str]:
+        """One line per file some of whose people were seen but not kept because their retention had already ended."""
+        lines = []
+        for plan in self.plan.files:
+            results = self.results_of(plan.path)
+            ended = sum(r.retention_ended for r in results)
+            if ended:
+                periods = [r.retention_days for r in results if r.retention_days is not None]
+                lines.append(retention_ended_warning(plan.path, ended, periods, plan.started_at_utc, plan.started_at_source))
+        return lines
+
     def results_of(self, path: str) -> list[ChunkResult]:
         return sorted((r for r in self.results if r.path == path), key=lambda r: r.chunk_index)
 
@@ -156,6 +173,7 @@ class BatchReport:
                 "seconds": round(self.seconds, 3),
                 "video_seconds_per_second": round(self.video_seconds / self.seconds, 3) if self.seconds > 0 else None,
                 "sealed": self.sealed,
+                "retention_ended": self.retention_ended,
                 "interrupted": self.interrupted,
                 "problems": self.problems(),
             },

@@ -1,5 +1,9 @@
 """Planning an archive: which files, how long each is, and how it is cut into overlapping chunks.
 
+A file is cut by time, at each frame's time in its container's index (``PyAVSource.frame_times``), so that
+chunks are equal in seconds and their overlaps are seconds even at a variable frame rate, and every frame
+number is one of the file's frames.
+
 A chunk *owns* the frames ``[start_frame, end_frame)`` and seals exactly the tracks first seen there.
 It reads from ``read_start`` (``start_frame`` minus the overlap: a warm-up, so that a person already in
 view is known as someone the previous chunk started) to ``read_end`` (``end_frame`` plus the overlap,
@@ -9,6 +13,7 @@ to the previous chunk, which followed it up to its own ``end_frame`` plus the ov
 
 from __future__ import annotations
 
+import bisect
 import glob
 import hashlib
 import math
@@ -150,21 +155,34 @@ class ArchivePlan:
         return sum(plan.duration_s or 0.0 for plan in self.files)
 
 
-def chunk_ranges(frames: int, fps: float, config: BatchConfig, align: int = 1) -> list[tuple[int, int | None, int, int | None]]:
-    """``(start, end, read_start, read_end)`` of each chunk of a file of ``frames`` frames: equal parts of at
-    most ``chunk_seconds``; the last ends with the file (None), so does the reading of any chunk whose overlap
-    reaches it. ``read_start`` is rounded down to a multiple of ``align`` (the detection stride), so that a
+TIME_TOLERANCE_S = 1e-6
+"""Frame times computed from timestamps are this close to the multiples of a second they stand for."""
+
+
+def chunk_ranges(frame_times: Sequence[float], fps: float, config: BatchConfig, align: int = 1) -> list[tuple[int, int | None, int, int | None]]:
+    """``(start, end, read_start, read_end)`` frame numbers of each chunk of a file whose frames are at ``frame_times``
+    (seconds from the first, ``PyAVSource.frame_times``; ``fps`` its average rate): parts equal in time, of at most
+    ``chunk_seconds``, each read from ``overlap_seconds`` before to ``overlap_seconds`` after, however many frames
+    that is at a variable frame rate. The last ends with the file (None), so does the reading of any chunk whose
+    overlap reaches it. ``read_start`` is rounded down to a multiple of ``align`` (the detection stride), so that a
     chunk's full detections fall on the frames a run of the whole file detects on."""
-    chunk_frames = max(1, round(config.chunk_seconds * fps))
-    overlap = max(0, round(config.overlap_seconds * fps))
-    count = max(1, math.ceil(frames / chunk_frames))
-    bounds = [round(index * frames / count) for index in range(count + 1)]
+    frames = len(frame_times)
+    step = max(1, align)
+
+    def first_at(seconds: float) -> int:
+        return bisect.bisect_left(frame_times, seconds - TIME_TOLERANCE_S)
+
+    span_s = frame_times[-1] + 1 / fps
+    count = max(1, math.ceil(span_s / config.chunk_seconds - TIME_TOLERANCE_S))
+    # A variable rate can leave a part without a frame of its own: such a part is no chunk.
+    bounds = sorted({0, *(first_at(index * span_s / count) for index in range(1, count))} - {frames})
     ranges: list[tuple[int, int | None, int, int | None]] = []
-    for index in range(count):
-        start, last = bounds[index], index == count - 1
-        end = None if last else bounds[index + 1]
-        read_start = 0 if index == 0 else max(0, (start - overlap) // max(1, align) * max(1, align))
-        read_end = None if end is None or end + overlap >= frames else end + overlap
+    for index, start in enumerate(bounds):
+        end = bounds[index + 1] if index + 1 < len(bounds) else None
+        before = bisect.bisect_right(frame_times, frame_times[start] - config.overlap_seconds + TIME_TOLERANCE_S) - 1
+        read_start = 0 if index == 0 else max(0, before) // step * step
+        after = None if end is None else first_at(frame_times[end] + config.overlap_seconds)
+        read_end = None if after is None or after >= frames else after
         ranges.append((start, end, read_start, read_end))
     return ranges
 
@@ -195,11 +213,12 @@ def plan_file(path: str, camera_id: str, config: BatchConfig, align: int = 1) ->
         plan.duration_s = source.duration_s
         plan.frames = source.frame_count or round(plan.duration_s * (source.fps or FALLBACK_FPS))
         plan.started_at_utc, plan.started_at_source = source.started_at_utc, source.started_at_source
+        frame_times = source.frame_times() if source.fps and plan.frames else []
     finally:
         source.close()
     fps = plan.fps
     # Without a frame rate frames cannot be placed in time: the file is one chunk, read from its start.
-    ranges = chunk_ranges(plan.frames, fps, config, align) if fps and plan.frames else [(0, None, 0, None)]
+    ranges = chunk_ranges(frame_times, fps, config, align) if fps and frame_times else [(0, None, 0, None)]
     plan.chunks = [
         ChunkSpec(
             path=path,

@@ -64,6 +64,11 @@ class ChunkResult:
     declined: int = 0
     """Tracks first seen outside its frames, left to the neighbour that owns them."""
     discarded: int = 0
+    retention_ended: int = 0
+    """Tracks it owned that were seen but not kept: the vault's retention period had already ended for them (an old
+    recording). Not a failure: keeping them would break the retention promise."""
+    retention_days: float | None = None
+    """That retention period, in days, when ``retention_ended`` is not 0."""
     unsealed: list[str] = field(default_factory=list)
     """Why each track it owned could not be sealed."""
     error: str | None = None
@@ -111,6 +116,9 @@ class ChunkSink:
         chunk = self.chunk
         snapshot_id = snapshot_key(chunk.camera_id, chunk.source_identity, chunk.index, chunk.frame_range, metadata["track_id"])
         return self.sealer.seal(crop, metadata, snapshot_id=snapshot_id)
+
+    def retention_ended(self, seen_at_utc: float) -> float | None:
+        return self.sealer.retention_ended(seen_at_utc)
 
     def close(self) -> None:
         self.sealer.close()
@@ -199,6 +207,8 @@ def result_of(chunk: ChunkSpec, report: SourceReport, seconds: float, host: str,
         ],
         declined=sum(1 for track in report.tracks if track.declined),
         discarded=sum(1 for track in report.tracks if track.discarded),
+        retention_ended=report.retention_ended_count,
+        retention_days=max((t.retention_ended_days for t in report.tracks if t.retention_ended_days is not None), default=None),
         unsealed=[f"track {track.track_id}: {track.seal_error}" for track in report.tracks if track.seal_error],
         error=report.error,
         error_kind=report.error_kind,

@@ -37,6 +37,11 @@ class Snapshot:
     probably_not_usable: bool | None = None
     """``quality_0_100`` fell below the run's threshold: sealed anyway (the best of a poor track), but flagged."""
 
+    @property
+    def seen_at_utc(self) -> float:
+        """When the person was seen, as the vault records it (and counts its retention from)."""
+        return self.started_at_utc + self.timestamp
+
     def metadata(self) -> dict[str, object]:
         """Everything but the pixels: safe to index and to log."""
         return {
@@ -50,7 +55,7 @@ class Snapshot:
             "timestamp": self.timestamp,
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
-            "seen_at_utc": self.started_at_utc + self.timestamp,
+            "seen_at_utc": self.seen_at_utc,
             "first_seen_utc": self.started_at_utc + self.first_seen,
             "last_seen_utc": self.started_at_utc + self.last_seen,
             "started_at_source": self.started_at_source,

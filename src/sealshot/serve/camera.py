@@ -115,6 +115,12 @@ class TrackReport:
         except OSError as error:
             # The snapshot is sealed already; a full or lost report disk must not stop the camera sealing others.
             logger.error("cannot write the track report", extra={"event": "report_failed", "path": str(self.path), "error": str(error)})
+        if summary.retention_ended_days is not None:
+            logger.warning(
+                "track seen but not kept: its retention had already ended (a recording older than the vault keeps)",
+                extra={"event": "track_retention_ended", "track_id": summary.track_id, "retention_days": summary.retention_ended_days},
+            )
+            return
         logger.info(
             "track ended",
             extra={"event": "track_sealed" if summary.snapshot_id else "track_discarded", "track_id": summary.track_id,
@@ -170,7 +176,7 @@ class Status:
 
 def camera_main(settings: CameraSettings, queue: "Queue[dict[str, Any]] | None" = None) -> None:
     """The camera process's entry point; exits with 0 (stopped, or a file's end), 143/130 (signal),
-    3 (source failed), 4 (vault failed) or 5 (could not start)."""
+    2 (a setting or file is wrong, e.g. the recipient), 3 (source failed), 4 (vault failed) or 5 (could not start)."""
     logs.configure(camera=settings.camera_id)
     stop = _Stop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -181,7 +187,7 @@ def camera_main(settings: CameraSettings, queue: "Queue[dict[str, Any]] | None" 
     except SealshotError as error:
         logger.error("camera stopped", extra={"event": "camera_failed", "error": str(error)})
         status.send(force=True, up=False, last_error=str(error))
-        code = error.exit_code if isinstance(error, (VaultError, SourceError)) else ModelError.exit_code
+        code = error.exit_code if isinstance(error, (InputError, VaultError, SourceError)) else ModelError.exit_code
     except Exception as error:  # noqa: BLE001 - reported to the supervisor, which restarts the camera
         logger.exception("camera crashed", extra={"event": "camera_crashed"})
         status.send(force=True, up=False, last_error=f"{type(error).__name__}: {error}")

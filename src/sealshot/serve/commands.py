@@ -16,10 +16,11 @@ def serve(
 ) -> None:
     """Run every camera of the file at once, in real time, each in its own supervised process, until SIGTERM."""
     from sealshot.serve import logs
-    from sealshot.serve.config import load_config
+    from sealshot.serve.config import check_recipients, load_config
     from sealshot.serve.supervisor import Supervisor
 
     settings = load_config(config, metrics=metrics, quality_methods=_quality_methods())
+    check_recipients(settings)
     logs.configure()
     code = Supervisor(settings).run()
     raise typer.Exit(code)

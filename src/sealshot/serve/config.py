@@ -32,6 +32,7 @@ from sealshot.errors import InputError
 from sealshot.quality.registry import DEFAULT_METHOD
 from sealshot.track.config import TrackerConfig
 from sealshot.vault.location import POSTGRES_SCHEMES
+from sealshot.vault.recipient import load_recipient
 from sealshot.video.sources import STREAM_SCHEMES
 
 _DETECTOR, _TRACKER, _PIPELINE = MTCNNConfig(), TrackerConfig(), PipelineConfig()
@@ -267,6 +268,16 @@ def load_config(path: Path, metrics: str | None = None, quality_methods: Collect
             where = "--metrics" if metrics is not None else f"{path}:{lines.of(None, 'metrics')}: metrics"
             raise InputError(f"{where}: {error}; use e.g. 127.0.0.1:9108, or off") from error
     return ServeConfig(cameras=cameras, path=path, **options)
+
+
+def check_recipients(config: ServeConfig) -> None:
+    """Read each camera's recipient file: one that is not the authority's public key (its private key above
+    all) is an ``InputError`` naming the camera, before any camera starts."""
+    for camera in config.cameras:
+        try:
+            load_recipient(camera.recipient)
+        except InputError as error:
+            raise InputError(f"{config.path}: camera {camera.camera_id!r}: {error}") from error
 
 
 def _path(base: Path, value: str) -> Path:

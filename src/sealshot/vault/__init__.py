@@ -8,7 +8,8 @@ approvals through ``sealshot.vault.console_store`` and exports evidence with ``s
 """
 
 from sealshot.vault.errors import VaultError
+from sealshot.vault.recipient import load_recipient
 from sealshot.vault.sealer import CameraSealer, rotate_camera_key
 from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
-__all__ = ["DEFAULTS", "CameraSealer", "Vault", "VaultError", "VaultSettings", "rotate_camera_key"]
+__all__ = ["DEFAULTS", "CameraSealer", "Vault", "VaultError", "VaultSettings", "load_recipient", "rotate_camera_key"]

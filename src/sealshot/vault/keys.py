@@ -80,10 +80,6 @@ class AuthorityPublicKey:
             raise VaultError(f"{what}: fingerprint does not match its keys (file edited or corrupt)")
         return key
 
-    @classmethod
-    def load(cls, path: Path) -> "AuthorityPublicKey":
-        return cls.from_json(read_json_file(path, "authority public key"), f"authority public key {path}")
-
     def save(self, path: Path) -> None:
         atomic_write(path, canonical_json(self.to_json()) + b"\n", mode=0o644)
 

@@ -25,6 +25,12 @@ from sealshot.vault.location import VaultLocationLike
 from sealshot.vault.store import DEFAULTS, Vault, VaultSettings
 
 
+def expiry_cutoff(now_utc: float, retention_days: float) -> float:
+    """Snapshots seen before this UNIX time have outlived the retention period at ``now_utc``: ``purge`` deletes
+    them, and a camera does not seal them (``CameraSealer.retention_ended``)."""
+    return now_utc - retention_days * 86400.0
+
+
 @dataclass
 class PurgeResult:
     cutoff_utc: float
@@ -49,7 +55,7 @@ def purge(vault_location: VaultLocationLike, actor: str, now: float | None = Non
                     f"audit entry #1 says {state.retention_days:g}; refusing to purge (restore vault.json)"
                 )
             files = vault.scan_files()
-            result = PurgeResult(cutoff_utc=now - state.retention_days * 86400.0)
+            result = PurgeResult(cutoff_utc=expiry_cutoff(now, state.retention_days))
             indexed = {row.snapshot_id: row for row in vault.rows()}
             expired = set()
             for snapshot_id, row in indexed.items():

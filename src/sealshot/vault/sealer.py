@@ -39,9 +39,11 @@ from sealshot.vault.audit import CAMERA_ID, AuditEntry, ChainState, checkpoint_j
 from sealshot.vault.clip import CLIP_CONTENT_TYPE, ClipFrameLike, pack_snapshot
 from sealshot.vault.encoding import atomic_write, b64encode, canonical_json, make_private_directory, plain
 from sealshot.vault.errors import VaultError, VaultUnavailable
-from sealshot.vault.keys import AuthorityPublicKey, public_key_b64
+from sealshot.vault.keys import public_key_b64
 from sealshot.vault.sealed import SEALED_FORMAT, SUITE_NAME, encode_png, seal
 from sealshot.vault.location import VaultLocationLike
+from sealshot.vault.recipient import load_recipient
+from sealshot.vault.retention import expiry_cutoff
 from sealshot.vault.objects import sealed_file_name
 from sealshot.vault.store import DEFAULTS, IndexRow, Vault, VaultSettings
 
@@ -137,7 +139,8 @@ class CameraSealer:
         *,
         settings: VaultSettings = DEFAULTS,
     ) -> "CameraSealer":
-        """Open (or create) the vault at ``vault_location`` (a folder or a PostgreSQL + S3 URL) for sealing to the authority public key in ``recipient``.
+        """Open (or create) the vault at ``vault_location`` (a folder or a PostgreSQL + S3 URL) for sealing to the authority public key in ``recipient``
+        (any other file there, the private key above all, is an ``InputError``: see ``load_recipient``).
 
         The camera's Ed25519 key is read from ``camera_key`` (created there if missing), or kept in
         the vault's ``cameras/`` folder. Its public half is registered in the audit log on the first
@@ -145,7 +148,7 @@ class CameraSealer:
         """
         if not CAMERA_ID.match(camera_id):
             raise VaultError(f"camera id {camera_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
-        authority = AuthorityPublicKey.load(Path(recipient))
+        authority = load_recipient(Path(recipient))
         actor = current_actor()
         vault, _ = Vault.open_or_create(vault_location, authority, retention_days, actor, settings)
         try:
@@ -220,6 +223,13 @@ class CameraSealer:
         if snapshot_id is not None and snapshot_id in self._chain.sealed:  # known sealed already: spare the encryption
             return snapshot_id
         return self._store(self.prepare(crop, metadata, snapshot_id, clip))
+
+    def retention_ended(self, seen_at_utc: float, now_utc: float | None = None) -> float | None:
+        """The vault's retention period, in days, when a snapshot seen at ``seen_at_utc`` has already outlived it
+        (a purge now would delete it at once, so the pipeline does not seal it); None while it may be kept."""
+        retention_days = self.vault.config.retention_days
+        now_utc = time.time() if now_utc is None else now_utc
+        return retention_days if seen_at_utc < expiry_cutoff(now_utc, retention_days) else None
 
     def _store(self, prepared: "PreparedSeal") -> str:
         """Store and record a prepared seal; while a remote vault cannot be reached (a database restart, a

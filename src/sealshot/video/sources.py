@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Literal, Protocol
+from typing import Iterable, Iterator, Literal, Protocol
 
 import av
 import cv2
@@ -132,9 +132,11 @@ class PyAVSource:
     ) -> None:
         """A file can be read in part: frames ``[start_frame, end_frame)`` (``end_frame`` None: to the end),
         reached by seeking to the keyframe before ``start_frame``, not by decoding from frame 0. Each
-        frame keeps the index and timestamp a decode from frame 0 gives it (for a variable frame rate
-        file the index is the timestamp times the average rate). ``started_at`` is the time of frame 0
-        when the caller already knows it (a batch chunk takes the one planned for its whole file)."""
+        frame keeps the index and timestamp a decode from frame 0 gives it: where the container indexes
+        every frame (MP4, MOV) at any frame rate; elsewhere (MPEG-TS, Matroska) a part's frames are numbered
+        by time (timestamp × average rate, exact at a constant rate; for a variable one an estimate, but the
+        same in every part, so that parts still meet without a gap or an overlap). ``started_at`` is the time
+        of frame 0 when the caller already knows it (a batch chunk takes the one planned for its whole file)."""
         if start_frame < 0 or (end_frame is not None and end_frame <= start_frame):
             raise VideoSourceError(f"{location}: frames [{start_frame}, {end_frame}) is not a range of frames")
         if is_stream and (start_frame or end_frame is not None):
@@ -157,6 +159,9 @@ class PyAVSource:
         rate = self._stream.average_rate or self._stream.guessed_rate
         self.fps = float(rate) if rate else None
         self.frame_count = int(self._stream.frames) if self._stream.frames else None
+        self._indexes_every_frame = self.frame_count is not None and len(self._stream.index_entries) == self.frame_count
+        """Whether the container's index lists every frame (MP4, MOV): a part of the file then knows each frame's number."""
+        self._numbered_by_time = (start_frame > 0 or end_frame is not None) and not self._indexes_every_frame
         self.rereadable = not is_stream
         self.started_at_source: StartTimeSource
         if is_stream:
@@ -191,6 +196,17 @@ class PyAVSource:
         """The container's duration, else the stream's, else frames over rate."""
         return self._duration_s()
 
+    def frame_times(self) -> list[float]:
+        """Each frame's time from the first, in seconds: from the container's index where it lists every frame (the
+        decoding times: a frame or two off the showing times when frames are reordered), else frame number / rate.
+        Without reading the file: what a part of the file is planned by, in seconds even at a variable frame rate."""
+        if self._indexes_every_frame:
+            decoding_times = [entry.timestamp for entry in self._stream.index_entries]
+            time_base = self._stream.time_base
+            return [float((timestamp - decoding_times[0]) * time_base) for timestamp in decoding_times]
+        fps = self.fps or FALLBACK_FPS
+        return [index / fps for index in range(self.frame_count or round(self._duration_s() * fps))]
+
     def _duration_s(self) -> float:
         if self._container.duration is not None:
             return float(self._container.duration / av.time_base)
@@ -205,6 +221,7 @@ class PyAVSource:
                 if index < self.start_frame:
                     continue
                 if self.end_frame is not None and index >= self.end_frame:
+                    reached = self.end_frame  # numbered by time, a variable rate may skip a part's last numbers
                     break
                 yield Frame(index=index, timestamp=timestamp, image=upright(decoded))
                 count, reached = count + 1, index + 1
@@ -227,7 +244,7 @@ class PyAVSource:
                 f"{self.name}: damaged: {self.corrupt_packets} packet{'s' if self.corrupt_packets > 1 else ''} could not be decoded and "
                 f"{'were' if self.corrupt_packets > 1 else 'was'} skipped; {count}{of_declared} frames were read"
             )
-        if not self.is_stream and declared:
+        if not self.is_stream and declared and not self._numbered_by_time:
             expected = declared if self.end_frame is None else min(self.end_frame, declared)
             if reached < expected - declared * TRUNCATION_TOLERANCE - 1:
                 raise VideoSourceError(f"{self.name}: truncated: the file ends after {reached} of its {declared} declared frames")
@@ -235,7 +252,10 @@ class PyAVSource:
     def _positioned(self) -> Iterator[tuple[int, float, av.VideoFrame]]:
         """Decoded frames with the index and timestamp (seconds from the first frame) of a decode from frame 0."""
         if self.start_frame > 0 and self.fps:
-            seeked = self._from_keyframe_before(self.start_frame, self.fps)
+            if self._indexes_every_frame:
+                seeked = self._from_indexed_keyframe_before(self.start_frame)
+            else:
+                seeked = self._from_keyframe_before(self.start_frame, self.fps)
             if seeked is not None:
                 yield from seeked
                 return
@@ -251,18 +271,21 @@ class PyAVSource:
                 # Streams (MPEG-TS, RTSP) start at an arbitrary clock; count from the first frame.
                 pts_seconds = float(decoded.pts * decoded.time_base)
                 origin = pts_seconds if origin is None else origin
-                if self.corrupt_packets and self.fps:
+                if self._numbered_by_time and self.fps:
+                    index = round((pts_seconds - origin) * self.fps)  # as the later parts, which are reached by seeking
+                elif self.corrupt_packets and self.fps:
                     # Frames were lost to damage: keep each later frame at (about) its place in the file.
                     index = max(index, round((pts_seconds - origin) * self.fps))
                 yield index, pts_seconds - origin, decoded
             else:
                 yield index, index / (self.fps or FALLBACK_FPS), decoded
 
-    def _decoded(self) -> Iterator[av.VideoFrame]:
-        """The stream's frames in order. A packet the decoder rejects as invalid data (a damaged stretch of
-        the file: a bad sector, a broken copy) is skipped and counted, as FFmpeg's own tools do, so that the
-        frames after the damage are still read; ``__iter__`` then reports the file as damaged."""
-        for packet in self._container.demux(self._stream):
+    def _decoded(self, packets: Iterable[av.Packet] | None = None) -> Iterator[av.VideoFrame]:
+        """The frames of ``packets`` (default: the stream's, from where it stands) in order. A packet the decoder
+        rejects as invalid data (a damaged stretch of the file: a bad sector, a broken copy) is skipped and counted,
+        as FFmpeg's own tools do, so that the frames after the damage are still read; ``__iter__`` then reports the
+        file as damaged."""
+        for packet in self._container.demux(self._stream) if packets is None else packets:
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError as error:
@@ -271,9 +294,53 @@ class PyAVSource:
                 continue
             yield from frames
 
+    def _from_indexed_keyframe_before(self, start_frame: int) -> Iterator[tuple[int, float, av.VideoFrame]] | None:
+        """Seek to the last keyframe at or before ``start_frame`` by the container's index of every frame and number
+        the frames from that keyframe's place in it, which is exact at any frame rate: a keyframe's place in decoding
+        order is its place in showing order, as no frame is shown across it (a closed GOP). None where the seek lands
+        elsewhere or frames are shown across the keyframe (an open GOP): the caller then decodes from frame 0."""
+        entries = self._stream.index_entries
+        decoding_times = [entry.timestamp for entry in entries]
+        first = next(self._decoded(), None)
+        if first is None or first.pts is None or first.time_base is None:
+            return None
+        time_base = first.time_base
+        origin = float(first.pts * time_base)
+        wanted = next((k for k in range(min(start_frame, len(entries) - 1), -1, -1) if entries[k].is_keyframe), 0)
+        # The demuxer seeks on a time line that starts at the first frame's decoding time.
+        self._container.seek(decoding_times[wanted] - decoding_times[0], stream=self._stream, backward=True)
+        packets = self._container.demux(self._stream)
+        keyframe = next(packets, None)
+        if keyframe is None or keyframe.pts is None or keyframe.dts not in decoding_times:
+            return None
+        landed = decoding_times.index(keyframe.dts)
+        if landed > start_frame or not entries[landed].is_keyframe:
+            return None
+        shown_before_keyframe: list[av.Packet] = []
+
+        def watched() -> Iterator[av.Packet]:
+            yield keyframe
+            for packet in packets:
+                if packet.pts is not None and packet.pts < keyframe.pts:
+                    shown_before_keyframe.append(packet)
+                yield packet
+
+        decoded_frames = self._decoded(watched())
+        head = next(decoded_frames, None)  # frames shown before the keyframe come out first, and are read by now
+        if head is None or head.pts != keyframe.pts or shown_before_keyframe:
+            return None
+
+        def numbered() -> Iterator[tuple[int, float, av.VideoFrame]]:
+            for offset, decoded in enumerate(itertools.chain([head], decoded_frames)):
+                if decoded.pts is None:
+                    raise VideoSourceError(f"{self.name}: a frame after frame {start_frame} has no timestamp")
+                yield landed + offset, float(decoded.pts * time_base) - origin, decoded
+
+        return numbered()
+
     def _from_keyframe_before(self, start_frame: int, fps: float) -> Iterator[tuple[int, float, av.VideoFrame]] | None:
-        """Seek to a keyframe at or before ``start_frame`` and decode on from there; None where the file's frames
-        carry no timestamps (the caller then decodes from frame 0)."""
+        """Seek to a keyframe at or before ``start_frame`` by time and decode on from there, numbering frames by time;
+        None where the file's frames carry no timestamps (the caller then decodes from frame 0)."""
         first = next(self._decoded(), None)
         if first is None or first.pts is None or first.time_base is None:
             return None
