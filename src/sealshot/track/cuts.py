@@ -97,7 +97,7 @@ def hsv_change(previous: np.ndarray, current: np.ndarray) -> float:
     delta = np.abs(current - previous)
     # Hue is circular (OpenCV's 8-bit hue spans 0-179): take the shorter way round.
     delta[..., 0] = np.minimum(delta[..., 0], 180 - delta[..., 0])
-    return float(delta.reshape(-1, 3).mean(axis=0).mean())
+    return float(delta.mean())  # the mean of the three channel means: every channel has as many values
 
 
 def light_compensated_change(previous: np.ndarray, current: np.ndarray) -> float:
