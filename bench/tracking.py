@@ -5,8 +5,10 @@ person and people without a snapshot.
   ``bench/data/arcade-walkers-1080p.gt.txt`` (MOT format: ``frame,id,x,y,w,h,1,-1,-1,-1``, frames 1-based, every
   5th frame, boxes from every-frame MTCNN with identities checked and corrected by eye).
   Only the annotated frames are scored; a tracked face matches a person at IoU >= 0.3.
-* The composite clips of ``sealshot.evaluate.composites`` (hard cuts between people; two people crossing), every
-  frame, where a tracked face belongs to the person whose tile holds its centre.
+* The composite clips of ``sealshot.evaluate.composites`` (hard cuts, cross-fades, fades through black and a wipe
+  between people; two people crossing), every frame, where a tracked face belongs to the person whose tile holds its
+  centre (in a cross-fade, the one with the larger weight; the frames where both show through at least a quarter are
+  not scored: either person is a fair answer there).
 
 Each is run with the pipeline's defaults and, for comparison, with the previous tracker's behaviour (no cut
 detection, no appearance gate, no re-attachment). Run: ``python bench/tracking.py``.
@@ -28,7 +30,7 @@ import torch
 
 from sealshot.config import PipelineConfig
 from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip
+from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip, dissolve_clip, fade_clip, wipe_clip
 from sealshot.pipeline import CameraPipeline
 from sealshot.quality import DEFAULT_METHOD, get_quality
 from sealshot.track.config import TrackerConfig
@@ -147,7 +149,9 @@ def composite_case(clip: CompositeClip, config: PipelineConfig, quality: str) ->
     # motmetrics takes numeric ids: number the (shot, person) pairs.
     names = sorted(f"shot{shot}/{person}" for shot, person in clip.expected_snapshots())
     truth = {
-        f.index: [(names.index(f"shot{clip.shots[f.index]}/{v.person}") + 1, np.array(v.region)) for v in clip.truth[f.index]] for f in clip.frames
+        f.index: [(names.index(f"shot{clip.shots[f.index]}/{v.person}") + 1, np.array(v.region)) for v in clip.truth[f.index]]
+        for f in clip.frames
+        if not clip.is_ambiguous(f.index)
     }
     result = score(truth, hypotheses, sealed, composite_distance(clip), range(1, len(names) + 1))
     result["people_without_snapshot"] = [names[int(i) - 1] for i in result["people_without_snapshot"]]
@@ -180,6 +184,11 @@ def main() -> None:
             "hard cuts (4 people + a revisit)": cut_clip([heads / n for n in names], frames_per_shot=25, side=192),
             "two people crossing": crossing_clip(heads / "driving_d11.mp4", heads / "driving_d6.mp4", frame_count=50),
             "two people crossing (other pair)": crossing_clip(heads / "driving_d10.mp4", heads / "source_s18.mp4", frame_count=50),
+            "cross-fades of 0.76 s (4 people)": dissolve_clip([heads / n for n in names], frames_per_shot=25, transition_frames=19, side=192),
+            "cross-fades of 0.48 s (4 people)": dissolve_clip([heads / n for n in names], frames_per_shot=25, transition_frames=12, side=192),
+            "fades through black of 0.76 s (4 people)": fade_clip([heads / n for n in names], frames_per_shot=25, transition_frames=19, side=192),
+            "fades through black of 0.48 s (4 people)": fade_clip([heads / n for n in names], frames_per_shot=25, transition_frames=12, side=192),
+            "wipes of 0.76 s (4 people; found only by chance)": wipe_clip([heads / n for n in names], frames_per_shot=25, transition_frames=19, side=192),
         }
         for clip_name, clip in clips.items():
             for name, config in configs.items():

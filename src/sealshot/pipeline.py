@@ -3,7 +3,8 @@
 detect (full MTCNN every ``detect_every`` frames, R/O-Net refinement on the
 tracker's predictions in between) → align → score quality (batched per frame)
 → track → keep the best crop per track → seal it when the track ends.
-A scene cut (``track.cuts``) ends every track before the frame is detected.
+A scene cut (``track.cuts``: a hard cut, a cross-fade or a fade through black) ends every track before the
+frame is detected; no face is followed in the rest of a cross-fade.
 """
 
 from __future__ import annotations
@@ -294,6 +295,11 @@ class CameraPipeline:
                 self._ahead.close()
 
     def _detect(self, frame: Frame, small: np.ndarray) -> Detections:
+        if self.cuts is not None and self.cuts.blending:
+            # The rest of a cross-fade mixes two people's pictures (every track ended at its boundary): a face there
+            # is a ghost of two, whose track would be sealed beside each one's own.
+            self._faces_in_last_frame = 0
+            return Detections.empty()
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         # Counted in processed frames, not frame indices: a live source drops frames, and its indices skip.
         if self._full_detection_due(self.frames_processed, grey):

@@ -1,9 +1,10 @@
-"""Clips with a known answer, composed from the talking-head clips: hard cuts between people, and two
-people crossing paths. Each person must get exactly one snapshot per shot, and no track may hold faces
-of two people (an identity switch)."""
+"""Clips with a known answer, composed from the talking-head clips: hard cuts, cross-fades and fades through black
+between people, and two people crossing paths. Each person must get exactly one snapshot per shot, and no track may
+hold faces of two people (an identity switch; in the middle of a cross-fade, where both show, either will do)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -12,7 +13,7 @@ import pytest
 
 from sealshot.config import PipelineConfig
 from sealshot.detect import MTCNNConfig, MTCNNDetector
-from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip
+from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip, dissolve_clip, fade_clip
 from sealshot.pipeline import CameraPipeline
 from sealshot.quality import get_quality
 from sealshot.track.appearance import appearance_descriptors, appearance_distance
@@ -56,7 +57,8 @@ def _run(
     people_per_track: dict[int, set[str | None]] = {}
     for frame in clip.frames:
         for face in pipeline.process(frame).faces:
-            people_per_track.setdefault(face.track_id, set()).add(clip.person_at(face.frame_index, face.box))
+            if not clip.is_ambiguous(face.frame_index):
+                people_per_track.setdefault(face.track_id, set()).add(clip.person_at(face.frame_index, face.box))
     pipeline.finish()
     sealed = [(clip.shots[m["frame_index"]], clip.person_at(m["frame_index"], m["box"])) for m in sink.sealed]
     return pipeline, sealed, people_per_track
@@ -105,3 +107,86 @@ def test_the_colour_cue_tells_people_apart_but_not_a_person_from_herself(crossin
     assert distance.shape == (2, 2)
     # Head histograms of two people differ several times more than one person's between two moments.
     assert 3 * max(distance[0, 0], distance[1, 1]) < min(distance[0, 1], distance[1, 0])
+
+
+def _shot_changes(clip: CompositeClip) -> list[int]:
+    return [index for index in range(1, len(clip.shots)) if clip.shots[index] != clip.shots[index - 1]]
+
+
+@pytest.mark.parametrize("transition_frames", [8, 12, 19, 25])
+def test_each_cross_fade_is_found_once_while_both_people_show(talking_heads_dir: Path, transition_frames: int) -> None:
+    # 0.3 to 1 s; found near the midpoint, where the frame is as much one person as the other.
+    clip = dissolve_clip([talking_heads_dir / name for name in PEOPLE], frames_per_shot=25, transition_frames=transition_frames, side=192)
+    detector = ShotCutDetector()
+    found, blending = [], []
+    for frame in clip.frames:
+        if detector.update(frame.image, frame.timestamp):
+            found.append((frame.index, detector.boundary))
+        blending.append(detector.blending)
+    assert len(found) == len(_shot_changes(clip)), found
+    assert all(boundary == "gradual" and clip.is_ambiguous(index) for index, boundary in found), found
+    # The rest of each cross-fade is blending (no face is followed there): the half second from its boundary on.
+    within_half_a_second = math.floor(detector.gradual_window_s * 25)
+    assert [index for index, flag in enumerate(blending) if flag] == [i for start, _ in found for i in range(start, start + within_half_a_second + 1)]
+
+
+@pytest.mark.parametrize("transition_frames", [12, 19, 25])
+def test_a_fade_through_black_is_a_shot_of_its_own(talking_heads_dir: Path, transition_frames: int) -> None:
+    clip = fade_clip([talking_heads_dir / name for name in PEOPLE], frames_per_shot=25, transition_frames=transition_frames, side=192)
+    detector = ShotCutDetector()
+    found = [frame.index for frame in clip.frames if detector.update(frame.image, frame.timestamp)]
+    # Into the dark and out of it: the faint last face of one person and the first of the next are never one track.
+    assert len(found) == 2 * len(_shot_changes(clip)), found
+    for (into, out_of), change in zip(zip(found[::2], found[1::2]), _shot_changes(clip)):
+        assert into <= change <= out_of <= into + transition_frames // 2, (into, change, out_of)
+
+
+def test_people_crossing_paths_are_no_gradual_transition(crossing: CompositeClip) -> None:
+    # Over half a second two heads moving across a plain wall change the picture more than a cross-fade does by its
+    # midpoint; the frames between are no blend of the window's ends.
+    detector = ShotCutDetector()
+    found, windowed = [], []
+    for frame in crossing.frames:
+        if detector.update(frame.image, frame.timestamp):
+            found.append(frame.index)
+        windowed.append(detector.last_window_score)
+    assert found == []
+    assert detector.gradual_threshold is not None and max(windowed) > detector.gradual_threshold
+
+
+@pytest.mark.parametrize("transition_frames", [12, 19, 25])
+def test_cross_fades_give_one_snapshot_per_person_per_shot_and_no_track_spans_two_people(talking_heads_dir: Path, transition_frames: int) -> None:
+    clip = dissolve_clip([talking_heads_dir / name for name in PEOPLE], frames_per_shot=25, transition_frames=transition_frames, side=192)
+    pipeline, sealed, people_per_track = _run(clip)
+    assert sorted(sealed) == sorted(clip.expected_snapshots())
+    assert all(len(people) == 1 and None not in people for people in people_per_track.values()), people_per_track
+    assert len(pipeline.cut_frames) == len(_shot_changes(clip))
+
+
+@pytest.mark.parametrize("transition_frames", [19, 25])
+def test_fades_through_black_give_one_snapshot_per_person_per_shot_and_no_track_spans_two_people(
+    talking_heads_dir: Path, transition_frames: int
+) -> None:
+    # A quicker fade (a quarter of a second into the dark) may split a track in the darkening, as the colour cue no
+    # longer matches: a duplicate (bench/tracking.py), never a mix.
+    clip = fade_clip([talking_heads_dir / name for name in PEOPLE], frames_per_shot=25, transition_frames=transition_frames, side=192)
+    _, sealed, people_per_track = _run(clip)
+    assert sorted(sealed) == sorted(clip.expected_snapshots())
+    assert all(len(people) == 1 and None not in people for people in people_per_track.values()), people_per_track
+
+
+@pytest.mark.parametrize("build", [dissolve_clip, fade_clip])
+def test_without_the_gradual_tests_one_track_follows_a_person_into_the_next(talking_heads_dir: Path, build: Any) -> None:
+    # The failure the gradual tests prevent: every frame changes little, so the hard-cut test sees no cut.
+    clip = build([talking_heads_dir / name for name in PEOPLE], frames_per_shot=25, transition_frames=19, side=192)
+    config = PipelineConfig(camera_id="composite", detector=MTCNNConfig(min_face_size=40))
+    pipeline = CameraPipeline(config, get_quality("combined"), MetadataSink(), 0.0, detector=MTCNNDetector(config.detector))
+    pipeline.cuts = ShotCutDetector(gradual_threshold=None, black_level=None)
+    people_per_track: dict[int, set[str | None]] = {}
+    for frame in clip.frames:
+        for face in pipeline.process(frame).faces:
+            if not clip.is_ambiguous(face.frame_index):
+                people_per_track.setdefault(face.track_id, set()).add(clip.person_at(face.frame_index, face.box))
+    pipeline.finish()
+    assert pipeline.cut_frames == []
+    assert max(len(people - {None}) for people in people_per_track.values()) > 1

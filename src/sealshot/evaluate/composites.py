@@ -4,6 +4,9 @@
   person filling the frame at the same place, so that boxes overlap across every cut.
 * ``crossing_clip``: two people side by side on one wider frame, walking towards each other and
   crossing paths (the one in front hides part of the other), in one shot.
+* ``dissolve_clip``, ``fade_clip``, ``wipe_clip``: shots of different people at the same place joined by
+  gradual transitions (a cross-fade, a fade through black, a wipe), where no two consecutive frames
+  differ much and only a window of frames shows that the scene changed.
 
 Each frame comes with the truth: which person's face region is where, and which shot it belongs to.
 ``person_at`` tells which person a tracked box shows, so a test or benchmark can check that no track
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -40,6 +44,12 @@ class CompositeClip:
     shots: list[int]
     """Per frame, the index of its shot (a hard cut separates consecutive shots)."""
     people: list[str] = field(default_factory=list)
+    ambiguous: list[bool] = field(default_factory=list)
+    """Per frame, whether two people's pictures are mixed in it (the middle of a cross-fade or a wipe, where each
+    shows through at least a quarter): either of them is a fair answer there. Empty: no such frame."""
+
+    def is_ambiguous(self, frame_index: int) -> bool:
+        return bool(self.ambiguous) and self.ambiguous[frame_index]
 
     def person_at(self, frame_index: int, box: Box) -> str | None:
         """The person whose visible tile holds the centre of ``box`` in that frame, if any."""
@@ -114,3 +124,81 @@ def crossing_clip(
             ]
         )
     return CompositeClip(frames, truth, [0] * count, [left.stem, right.stem])
+
+
+Transition = Literal["dissolve", "fade", "wipe"]
+
+AMBIGUOUS_SHARE = 0.25
+"""In a cross-fade or a wipe, a frame where each person makes up at least this share of the picture is ambiguous."""
+
+
+def dissolve_clip(clips: list[Path], frames_per_shot: int = 30, transition_frames: int = 19, side: int = 256, fps: float = 25.0) -> CompositeClip:
+    """One shot per clip, in order, each cross-fading into the next over ``transition_frames`` frames (both people
+    keep moving through it). A blended frame belongs to the person with the larger weight: the shot changes at the
+    cross-fade's midpoint, and its middle half (each person at least a quarter) is ``ambiguous``."""
+    return _transition_clip(clips, "dissolve", frames_per_shot, transition_frames, side, fps)
+
+
+def fade_clip(clips: list[Path], frames_per_shot: int = 30, transition_frames: int = 19, side: int = 256, fps: float = 25.0) -> CompositeClip:
+    """As ``dissolve_clip``, but each shot fades to black and the next fades in from it (half the transition each
+    way; with an odd ``transition_frames`` its middle frame is black and shows nobody). No frame is ambiguous."""
+    return _transition_clip(clips, "fade", frames_per_shot, transition_frames, side, fps)
+
+
+def wipe_clip(clips: list[Path], frames_per_shot: int = 30, transition_frames: int = 19, side: int = 256, fps: float = 25.0) -> CompositeClip:
+    """As ``dissolve_clip``, but the next shot's picture slides over the last one's from the left edge. A frame
+    belongs to the person whose picture covers the tile's centre (where the face is); ambiguous while the edge
+    between the two pictures crosses the tile's middle half."""
+    return _transition_clip(clips, "wipe", frames_per_shot, transition_frames, side, fps)
+
+
+def _transition_clip(clips: list[Path], transition: Transition, frames_per_shot: int, transition_frames: int, side: int, fps: float) -> CompositeClip:
+    tile = (0.0, 0.0, float(side), float(side))
+    last = len(clips) - 1
+    sources: list[list[np.ndarray]] = []
+    for shot, path in enumerate(clips):
+        # Each person's frames run on through the transitions on either side of their own shot.
+        wanted = frames_per_shot + transition_frames * ((shot > 0) + (shot < last))
+        images = _square_frames(path, wanted, side)
+        if len(images) < wanted:
+            raise ValueError(f"{path} has {len(images)} frames, fewer than the {wanted} its shot needs")
+        sources.append(images)
+    clip = CompositeClip([], [], [], [path.stem for path in clips], [])
+
+    def add(image: np.ndarray, person: str | None, shot: int, ambiguous: bool) -> None:
+        index = len(clip.frames)
+        clip.frames.append(Frame(index, index / fps, image))
+        clip.truth.append([PersonInView(person, tile, 0)] if person is not None else [])
+        clip.shots.append(shot)
+        clip.ambiguous.append(ambiguous)
+
+    for shot, path in enumerate(clips):
+        start = transition_frames if shot > 0 else 0
+        for image in sources[shot][start : start + frames_per_shot]:
+            add(image, path.stem, shot, False)
+        if shot == last:
+            break
+        outgoing, incoming = sources[shot][start + frames_per_shot :], sources[shot + 1][:transition_frames]
+        for step in range(transition_frames):
+            progress = (step + 1) / (transition_frames + 1)  # the incoming person's share, never 0 nor 1
+            image = _blend(outgoing[step], incoming[step], progress, transition)
+            arrived = progress >= 0.5
+            person: str | None = clips[shot + 1].stem if arrived else path.stem
+            if transition == "fade" and progress == 0.5:
+                person = None  # the black frame
+            ambiguous = transition != "fade" and AMBIGUOUS_SHARE <= progress <= 1 - AMBIGUOUS_SHARE
+            add(image, person, shot + arrived, ambiguous)
+    return clip
+
+
+def _blend(outgoing: np.ndarray, incoming: np.ndarray, progress: float, transition: Transition) -> np.ndarray:
+    """One frame of ``transition`` from ``outgoing`` to ``incoming``, ``progress`` (0 to 1) of the way through."""
+    if transition == "dissolve":
+        mixed = outgoing.astype(np.float32) * (1 - progress) + incoming.astype(np.float32) * progress
+    elif transition == "fade":
+        brightness = abs(1 - 2 * progress)
+        mixed = (outgoing if progress < 0.5 else incoming).astype(np.float32) * brightness
+    else:
+        edge = round(progress * outgoing.shape[1])
+        return np.ascontiguousarray(np.concatenate([incoming[:, :edge], outgoing[:, edge:]], axis=1))
+    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
