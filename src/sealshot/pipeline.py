@@ -4,7 +4,7 @@ detect (full MTCNN every ``detect_every`` frames, R/O-Net refinement on the
 tracker's predictions in between) → align → score quality (batched per frame)
 → track → keep the best crop per track → seal it when the track ends.
 A scene cut (``track.cuts``: a hard cut, a cross-fade or a fade through black) ends every track before the
-frame is detected; no face is followed in the rest of a cross-fade.
+frame is detected; faces in the rest of a cross-fade are followed but not scored (a blend of two pictures).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sealshot.detect.lanes import Lanes, split_evenly
 from sealshot.detect.types import Detections
 from sealshot.errors import VaultError
 from sealshot.ledger import Box, FrameResult, TrackedFace, TrackLedger, TrackSummary
-from sealshot.quality import Assessment, FaceBatch, QualityMethod, assess
+from sealshot.quality import Assessment, FaceBatch, FailureReason, QualityMethod, assess
 from sealshot.quality.calibration import calibration_for
 from sealshot.select import Candidate, ClipBuffer, EncodedFrame, clip_side, encode_clip_frame
 from sealshot.select.scoring import ScoringSchedule
@@ -203,11 +203,16 @@ class CameraPipeline:
             self.tracker.forget_appearance()  # the same scene under other light: same people, other colours
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
+        # The rest of a cross-fade blends two shots' pictures (every track ended at its boundary): its faces are
+        # followed, so that nobody seen only there is lost, but not scored, so that a ghost of two people is chosen
+        # only for a track that has nothing better.
+        mid_transition = self.cuts is not None and self.cuts.blending
         with self._timer.measure("align"):
-            scored = self._faces_to_score(detections, frame.timestamp)
+            scored = np.zeros(0, np.int64) if mid_transition else self._faces_to_score(detections, frame.timestamp)
             faces = FaceBatch.from_detections(frame.image, detections[scored])
         with self._timer.measure("quality"):
-            assessment = self._spread(self._assess(faces), scored, len(detections))
+            unscored = FailureReason.MID_TRANSITION if mid_transition else None
+            assessment = self._spread(self._assess(faces), scored, len(detections), unscored)
         with self._timer.measure("track"):
             looks = appearance_descriptors(frame.image, detections.boxes)
             update = self.tracker.update(detections, frame.timestamp, looks, assessment.scores)
@@ -248,13 +253,14 @@ class CameraPipeline:
         return np.flatnonzero(self._scoring.wanted(detections.boxes, ids, predicted, self.frames_processed))
 
     @staticmethod
-    def _spread(assessment: Assessment, rows: np.ndarray, count: int) -> Assessment:
-        """The assessment of the faces ``rows`` of ``count``, the others unknown (NaN, no failure reason: not scored)."""
+    def _spread(assessment: Assessment, rows: np.ndarray, count: int, unscored: FailureReason | None = None) -> Assessment:
+        """The assessment of the faces ``rows`` of ``count``, the others unknown (NaN with the reason ``unscored``;
+        None: not scored this frame, by the scoring schedule)."""
         if len(rows) == count:
             return assessment
         scores = np.full(count, np.nan)
         scores[rows] = assessment.scores
-        reasons: list[Any] = [None] * count
+        reasons: list[Any] = [unscored] * count
         for row, reason in zip(rows.tolist(), assessment.reasons):
             reasons[row] = reason
         return Assessment(scores, tuple(reasons))
@@ -295,11 +301,6 @@ class CameraPipeline:
                 self._ahead.close()
 
     def _detect(self, frame: Frame, small: np.ndarray) -> Detections:
-        if self.cuts is not None and self.cuts.blending:
-            # The rest of a cross-fade mixes two people's pictures (every track ended at its boundary): a face there
-            # is a ghost of two, whose track would be sealed beside each one's own.
-            self._faces_in_last_frame = 0
-            return Detections.empty()
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         # Counted in processed frames, not frame indices: a live source drops frames, and its indices skip.
         if self._full_detection_due(self.frames_processed, grey):
@@ -337,13 +338,22 @@ class CameraPipeline:
             ledger = self._ledgers.get(track.track_id)
             if ledger is None or not ledger.is_open:
                 continue
-            reason = self.tracker.is_false_alarm(track)
+            reason = self.tracker.is_false_alarm(track) or self._only_mid_transition(ledger)
             if reason:
                 ledger.mark_discarded(reason)
                 self._retire(ledger)
             else:
                 to_seal.append(ledger)
         self._seal_all(to_seal)
+
+    @staticmethod
+    def _only_mid_transition(ledger: TrackLedger) -> str | None:
+        """Why a track seen only inside a cross-fade is not sealed: each of its faces blends two shots' pictures,
+        and the people of both are followed before and after it (a boundary found where there was none still
+        leaves everyone followed through the window to a track of their own)."""
+        if ledger.detections and ledger.failures[FailureReason.MID_TRANSITION] == ledger.detections:
+            return "seen only inside a cross-fade (a blend of two shots' pictures)"
+        return None
 
     def _seal_all(self, ledgers: list[TrackLedger]) -> None:
         """Seal each; if the sink fails, every one is still attempted and the first failure raised."""

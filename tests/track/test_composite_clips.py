@@ -125,7 +125,7 @@ def test_each_cross_fade_is_found_once_while_both_people_show(talking_heads_dir:
         blending.append(detector.blending)
     assert len(found) == len(_shot_changes(clip)), found
     assert all(boundary == "gradual" and clip.is_ambiguous(index) for index, boundary in found), found
-    # The rest of each cross-fade is blending (no face is followed there): the half second from its boundary on.
+    # The rest of each cross-fade is blending (faces there are followed, not scored): the half second from its boundary on.
     within_half_a_second = math.floor(detector.gradual_window_s * 25)
     assert [index for index, flag in enumerate(blending) if flag] == [i for start, _ in found for i in range(start, start + within_half_a_second + 1)]
 
@@ -190,3 +190,38 @@ def test_without_the_gradual_tests_one_track_follows_a_person_into_the_next(talk
     pipeline.finish()
     assert pipeline.cut_frames == []
     assert max(len(people - {None}) for people in people_per_track.values()) > 1
+
+
+class _CrossFadeSeenAt(ShotCutDetector):
+    """Reports a cross-fade's boundary at one frame where there is none (the test's own mistake, on purpose)."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.frames = at, 0
+
+    def update(self, image: np.ndarray, timestamp: float | None = None) -> bool:
+        self.frames += 1
+        if self.frames - 1 != self.at:
+            return super().update(image, timestamp)
+        super().update(image, timestamp)
+        self.boundary, self.blending, self._blending_until = "gradual", True, timestamp + self.gradual_window_s  # type: ignore[operator]
+        return True
+
+
+def test_a_cross_fade_found_where_there_is_none_loses_nobody(cuts: CompositeClip) -> None:
+    # Faces inside the window after a cross-fade's boundary are followed but not scored: a wrong boundary splits
+    # the person on screen into two snapshots (a duplicate), it does not hide anyone for half a second.
+    config = PipelineConfig(camera_id="composite", detector=MTCNNConfig(min_face_size=40))
+    sink = MetadataSink()
+    pipeline = CameraPipeline(config, get_quality("combined"), sink, 0.0, detector=MTCNNDetector(config.detector))
+    pipeline.cuts = _CrossFadeSeenAt(10)
+    in_window = []
+    for frame in cuts.frames[:25]:  # the first shot: one person, no transition
+        faces = pipeline.process(frame).faces
+        if pipeline.cuts.blending:
+            in_window += [(face.quality, face.failure) for face in faces]
+    pipeline.finish()
+    assert pipeline.cut_frames == [10]
+    assert len(in_window) >= 10 and all(math.isnan(quality) and failure == "mid_transition" for quality, failure in in_window)
+    people = [cuts.person_at(m["frame_index"], m["box"]) for m in sink.sealed]
+    assert people == [cuts.truth[0][0].person] * 2 and all(math.isfinite(m["quality"]) for m in sink.sealed)

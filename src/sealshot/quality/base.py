@@ -46,6 +46,8 @@ class FailureReason(str, Enum):
     """The method raised an error on this batch."""
     NOT_FINITE = "not_finite"
     """The method returned NaN or an infinite value for this face."""
+    MID_TRANSITION = "mid_transition"
+    """The frame lies inside a cross-fade between two shots: its picture blends two, so a face there is not one."""
 
 
 @dataclass(frozen=True)

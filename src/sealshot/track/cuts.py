@@ -27,8 +27,8 @@ person into the next. Two more tests find it:
   crossing 0.53, the light ramps 0.28-0.40), and the cross-fades were found at 0.07-0.20, each once, inside
   its middle half (both people showing through at least a quarter). The windowed change must fall back under
   the threshold before another is found, and a window never reaches back across a cut. For
-  ``gradual_window_s`` after the boundary the detector is ``blending``: the pipeline follows no face there,
-  as every face is a ghost of two people.
+  ``gradual_window_s`` after the boundary the detector is ``blending``: the pipeline follows the faces there
+  but does not score them, as every face is a ghost of two people.
 * A fade through black: black frames (mean value under ``black_level``, as PySceneDetect's
   ``ThresholdDetector``) are a shot of their own, so that the faint last faces of one shot and the faint
   first of the next are never one track. A quicker fade that never gets that dark is a cross-fade through a
@@ -121,7 +121,7 @@ class ShotCutDetector:
     ``gradual_window_s`` before it over which a cross-fade may be under way; None: no cross-fade test."""
     gradual_window_s: float = 0.5
     """Length of that window: half of a cross-fade of up to a second, so that it is found before its midpoint
-    is far behind. The pipeline follows no face for this long after a cross-fade's boundary."""
+    is far behind. The pipeline scores no face for this long after a cross-fade's boundary."""
     max_blend_residual: float = 0.2
     """How closely the frames inside the window must be blends of its two ends (``blend_residual``): a cross-fade
     was found at 0.07-0.20, movement that changed the picture as much at 0.26 or more."""
