@@ -16,7 +16,7 @@ from sealshot.vault.keys import PRIVATE_FORMAT, PUBLIC_FORMAT, AuthorityPublicKe
 from sealshot.vault.sealed import MAGIC
 from sealshot.vault.shares import SHARE_FORMAT
 
-_EXPECTED = f"expected the authority's public key ({PUBLIC_FORMAT}, the authority.pub written by `sealshot keygen`)"
+_EXPECTED = f"expected the authority's public key ({PUBLIC_FORMAT}, the authority.pub written by `sealshot keys init` or `sealshot keygen`)"
 
 
 def load_recipient(path: Path) -> AuthorityPublicKey:
