@@ -365,8 +365,10 @@ def test_a_full_disk_while_writing_a_sealed_file_is_a_clear_error(tmp_path, auth
 
 
 LOCK_WAITER = """
+    import signal
     import sys
     from pathlib import Path
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a shell's background job starts with Ctrl-C ignored
     from sealshot.vault.store import VaultSettings, writer_lock
     from sealshot.vault import VaultError
     print("waiting", flush=True)
