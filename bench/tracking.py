@@ -5,7 +5,7 @@ person and people without a snapshot.
   ``bench/data/arcade-walkers-1080p.gt.txt`` (MOT format: ``frame,id,x,y,w,h,1,-1,-1,-1``, frames 1-based, every
   5th frame, boxes from every-frame MTCNN with identities checked and corrected by eye).
   Only the annotated frames are scored; a tracked face matches a person at IoU >= 0.3.
-* The composite clips of ``sealshot.evaluate.composites`` (hard cuts, cross-fades, fades through black and a wipe
+* The composite clips of ``sealshot.evaluate.composites`` (hard cuts, cross-fades, fades through black and wipes
   between people; two people crossing), every frame, where a tracked face belongs to the person whose tile holds its
   centre (in a cross-fade, the one with the larger weight; the frames where both show through at least a quarter are
   not scored: either person is a fair answer there).
@@ -188,7 +188,11 @@ def main() -> None:
             "cross-fades of 0.48 s (4 people)": dissolve_clip([heads / n for n in names], frames_per_shot=25, transition_frames=12, side=192),
             "fades through black of 0.76 s (4 people)": fade_clip([heads / n for n in names], frames_per_shot=25, transition_frames=19, side=192),
             "fades through black of 0.48 s (4 people)": fade_clip([heads / n for n in names], frames_per_shot=25, transition_frames=12, side=192),
-            "wipes of 0.76 s (4 people; found only by chance)": wipe_clip([heads / n for n in names], frames_per_shot=25, transition_frames=19, side=192),
+            "wipes of 0.76 s (4 people)": wipe_clip([heads / n for n in names], frames_per_shot=25, transition_frames=19, side=192),
+            "wipes of 0.48 s from the top (4 people)": wipe_clip([heads / n for n in names], frames_per_shot=25, transition_frames=12, side=192, direction="top"),
+            "wipes of 1 s from a corner (4 people)": wipe_clip(
+                [heads / n for n in names], frames_per_shot=25, transition_frames=25, side=192, direction="diagonal"
+            ),
         }
         for clip_name, clip in clips.items():
             for name, config in configs.items():

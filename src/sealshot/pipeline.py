@@ -3,8 +3,9 @@
 detect (full MTCNN every ``detect_every`` frames, R/O-Net refinement on the
 tracker's predictions in between) → align → score quality (batched per frame)
 → track → keep the best crop per track → seal it when the track ends.
-A scene cut (``track.cuts``: a hard cut, a cross-fade or a fade through black) ends every track before the
-frame is detected; faces in the rest of a cross-fade are followed but not scored (a blend of two pictures).
+A scene cut (``track.cuts``: a hard cut, a cross-fade, a wipe or a fade through black) ends every track before the
+frame is detected; faces in the rest of a cross-fade or a wipe are followed but not scored (a blend of two pictures,
+or a face half one person, half the other).
 """
 
 from __future__ import annotations
@@ -203,9 +204,9 @@ class CameraPipeline:
             self.tracker.forget_appearance()  # the same scene under other light: same people, other colours
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
-        # The rest of a cross-fade blends two shots' pictures (every track ended at its boundary): its faces are
-        # followed, so that nobody seen only there is lost, but not scored, so that a ghost of two people is chosen
-        # only for a track that has nothing better.
+        # The rest of a cross-fade or a wipe mixes two shots' pictures (every track ended at its boundary): its faces
+        # are followed, so that nobody seen only there is lost, but not scored, so that a ghost of two people (or a
+        # face cut in two by a wipe's edge) is chosen only for a track that has nothing better.
         mid_transition = self.cuts is not None and self.cuts.blending
         with self._timer.measure("align"):
             scored = np.zeros(0, np.int64) if mid_transition else self._faces_to_score(detections, frame.timestamp)
@@ -348,11 +349,11 @@ class CameraPipeline:
 
     @staticmethod
     def _only_mid_transition(ledger: TrackLedger) -> str | None:
-        """Why a track seen only inside a cross-fade is not sealed: each of its faces blends two shots' pictures,
+        """Why a track seen only inside a cross-fade or a wipe is not sealed: each of its faces mixes two shots' pictures,
         and the people of both are followed before and after it (a boundary found where there was none still
         leaves everyone followed through the window to a track of their own)."""
         if ledger.detections and ledger.failures[FailureReason.MID_TRANSITION] == ledger.detections:
-            return "seen only inside a cross-fade (a blend of two shots' pictures)"
+            return "seen only inside a cross-fade or a wipe (a mix of two shots' pictures)"
         return None
 
     def _seal_all(self, ledgers: list[TrackLedger]) -> None:

@@ -1,4 +1,4 @@
-"""Shot boundaries (cuts, cross-fades, fades through black) against changes of light and movement."""
+"""Shot boundaries (cuts, cross-fades, wipes, fades through black) against changes of light and movement."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sealshot.errors import InputError
-from sealshot.track.cuts import ShotCutDetector, blend_residual, small_frame
+from sealshot.track.cuts import ShotCutDetector, blend_residual, small_frame, switch_residual
 from sealshot.video import open_source
 
 
@@ -78,23 +78,121 @@ def _light_ramp(frames: list[tuple[np.ndarray, float]], gain: float, seconds: fl
     return [(_scaled(image, 1.0 + (gain - 1.0) * min(max((at - start) / seconds, 0.0), 1.0)), at) for image, at in frames]
 
 
+def _least_switch_residual(frames: list[tuple[np.ndarray, float]], name: str = "") -> float:
+    """The smallest switch residual the wipe test measured over ``frames``, which must hold no boundary (1.0 where the
+    windowed change never reached the test)."""
+    detector = ShotCutDetector()
+    least = 1.0
+    for index, (image, timestamp) in enumerate(frames):
+        assert not detector.update(image, timestamp), (name, index, detector.boundary)
+        if detector.last_switches is not None:
+            least = min(least, detector.last_switches.residual)
+    return least
+
+
+def _shaken(image: np.ndarray, rng: np.random.Generator, pixels_at_640: float = 8.0) -> np.ndarray:
+    """A hand-held camera's frame: shifted by up to ``pixels_at_640`` (of a 640-wide frame) either way, at random."""
+    height, width = image.shape[:2]
+    reach = pixels_at_640 * width / 640
+    dx, dy = rng.uniform(-reach, reach, 2)
+    return cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), (width, height), borderMode=cv2.BORDER_REFLECT)
+
+
 def test_no_gradual_transition_in_the_talking_head_clips(talking_heads_dir: Path) -> None:
     # A head turning and talking fills the frame: over half a second the picture changes as much as a cross-fade by its
-    # midpoint, but the frames between are no blend of the two ends.
+    # midpoint, but the frames between are no blend of the two ends, nor a wipe: the head's pixels do not switch at once
+    # from their first look to their last.
     largest_window_change = 0.0
+    least_switch_residual = 1.0
     for clip in sorted(talking_heads_dir.glob("*.mp4")):
         detector = ShotCutDetector()
         for index, (image, timestamp) in enumerate(_timed_smalls(clip)):
             assert not detector.update(image, timestamp), (clip.name, index, detector.boundary)
             largest_window_change = max(largest_window_change, detector.last_window_score)
+            if detector.last_switches is not None:
+                least_switch_residual = min(least_switch_residual, detector.last_switches.residual)
     assert detector.gradual_threshold is not None and largest_window_change > detector.gradual_threshold
+    assert detector.max_switch_residual < least_switch_residual < 1.0  # the wipe test ran, and saw no wipe
+
+
+@pytest.mark.parametrize("disturbance", ["noise", "shake", "noise and shake"])
+def test_no_wipe_in_the_talking_head_clips_with_noise_or_a_shaking_camera(talking_heads_dir: Path, disturbance: str) -> None:
+    # Noise and a hand-held camera (random 8-pixel shifts at 640 pixels) change pixels back and forth, never once for good.
+    rng = np.random.default_rng(0)
+    noise_fields: dict[tuple[int, ...], np.ndarray] = {}
+
+    def disturbed(image: np.ndarray) -> np.ndarray:
+        if "shake" in disturbance:
+            image = _shaken(image, rng)
+        if "noise" in disturbance:
+            # One of a few fields of noise (sigma 10) at random each frame: drawing a new one for every frame costs seconds.
+            if image.shape not in noise_fields:
+                noise_fields[image.shape] = rng.normal(0.0, 10.0, (8, *image.shape)).astype(np.float32)
+            fields = noise_fields[image.shape]
+            image = np.clip(image + fields[rng.integers(len(fields))], 0, 255).astype(np.uint8)
+        return image
+
+    least = min(
+        _least_switch_residual([(small_frame(disturbed(frame.image)), frame.timestamp) for frame in open_source(clip)], clip.name)
+        for clip in sorted(talking_heads_dir.glob("*.mp4"))
+    )
+    assert ShotCutDetector().max_switch_residual < least < 1.0
+
+
+def test_no_wipe_in_the_arcade_clip(arcade_clip: Path) -> None:
+    # Walkers in flat-coloured clothes switch the pixels they enter at once, but they cover a small share of the picture.
+    assert ShotCutDetector().max_switch_residual < _least_switch_residual(_timed_smalls(arcade_clip)) < 1.0
+
+
+def _camera_moving_over(still: np.ndarray, speed: float = 0.0, zoom_per_s: float = 1.0, seconds: float = 3.0) -> list[tuple[np.ndarray, float]]:
+    """A 640x360 view of ``still`` panning ``speed`` pixels a frame to the right (25 frames a second), or zooming in."""
+    height, width = still.shape[:2]
+    view_height, view_width = int(height * 0.5), int(width * 0.5)
+    frames = []
+    for index in range(int(seconds * 25)):
+        shrink = zoom_per_s ** -(index / 25)
+        crop_height, crop_width = int(view_height * shrink), int(view_width * shrink)
+        left = int(index * speed * view_width / 640) + (view_width - crop_width) // 2
+        top = (view_height - crop_height) // 2
+        view = still[top : top + crop_height, left : left + crop_width]
+        frames.append((small_frame(cv2.resize(view, (640, 360), interpolation=cv2.INTER_AREA)), index / 25))
+    return frames
+
+
+@pytest.mark.parametrize("speed, zoom_per_s", [(1.0, 1.0), (3.0, 1.0), (5.0, 1.0), (0.0, 1.25), (0.0, 1.5)])
+def test_a_camera_panning_or_zooming_over_a_still_scene_is_no_transition(sample_clip: Path, speed: float, zoom_per_s: float) -> None:
+    # Every pixel shows, frame by frame, what was beside it (or nearer the middle) before: neither a blend of the first
+    # and last view, nor a switch from one to the other. (A pan faster than about 5 pixels a frame at 640 may count as
+    # a cross-fade: the scene changes as much.)
+    [still] = _frames(sample_clip, 1)
+    assert ShotCutDetector().max_switch_residual < _least_switch_residual(_camera_moving_over(still, speed, zoom_per_s)) < 1.0
 
 
 def test_no_gradual_transition_in_the_sample_clip_nor_under_a_slow_change_of_light(sample_clip: Path) -> None:
     frames = _timed_smalls(sample_clip)
     assert _boundaries(frames) == []
+    max_switch_residual = ShotCutDetector().max_switch_residual
+    assert max_switch_residual < _least_switch_residual(frames) < 1.0
     for gain, seconds in [(0.35, 1.0), (0.35, 0.5), (1.4, 0.5), (2.5, 1.0)]:  # darker, or brighter until colours clip
-        assert _boundaries(_light_ramp(frames, gain, seconds)) == [], (gain, seconds)
+        # Every pixel changes a little each frame: a mixture of the two ends, not a switch from one to the other.
+        assert max_switch_residual < _least_switch_residual(_light_ramp(frames, gain, seconds), f"x{gain} in {seconds} s") < 1.0
+
+
+@pytest.mark.parametrize("gain", [0.6, 0.8, 1.2, 1.5])
+def test_a_step_of_light_under_the_cut_threshold_is_no_wipe(sample_clip: Path, gain: float) -> None:
+    # Every pixel goes over from its old value to its new at once, as in a wipe, but in the same frame: no edge moved.
+    frames = _timed_smalls(sample_clip)
+    stepped = [(image if at < 1.0 else _scaled(image, gain), at) for image, at in frames]
+    detector = ShotCutDetector()
+    switched_all_at_once = False
+    for index, (image, timestamp) in enumerate(stepped):
+        assert not detector.update(image, timestamp), (index, detector.boundary, detector.last_switches)
+        assert not detector.light_changed  # under the hard-cut threshold: the light test never saw it
+        switches = detector.last_switches
+        if switches is not None and switches.residual <= detector.max_switch_residual and switches.area >= detector.min_wipe_area:
+            switched_all_at_once = True
+            assert switches.at_once > detector.max_switched_at_once
+    assert switched_all_at_once, "the wipe test never saw the step"
 
 
 def test_a_dip_to_black_is_a_shot_of_its_own(sample_clip: Path) -> None:
@@ -131,7 +229,17 @@ def test_a_flickering_light_starts_a_shot_at_most_every_few_frames(sample_clip: 
 
 
 @pytest.mark.parametrize(
-    "setting", [{"gradual_threshold": 0.0}, {"gradual_window_s": 0.0}, {"max_blend_residual": -1.0}, {"black_level": 255.0}, {"threshold": 0.0}]
+    "setting",
+    [
+        {"gradual_threshold": 0.0},
+        {"gradual_window_s": 0.0},
+        {"max_blend_residual": -1.0},
+        {"max_switch_residual": 0.0},
+        {"min_wipe_area": 1.5},
+        {"max_switched_at_once": 0.0},
+        {"black_level": 255.0},
+        {"threshold": 0.0},
+    ],
 )
 def test_unusable_settings_are_refused(setting: dict[str, float]) -> None:
     with pytest.raises(InputError, match=next(iter(setting))):
@@ -147,3 +255,26 @@ def test_blend_residual_tells_a_blend_from_movement() -> None:
     assert blend_residual(first, moved, np.roll(first, 16, axis=1)) > 0.5
     # A change of light along the way is a blend too, and does not dilute the movement's residual.
     assert blend_residual(first, moved * 1.3, np.roll(first, 16, axis=1) * 1.6) > 0.5
+
+
+def _wiped_columns(first: np.ndarray, last: np.ndarray, edges: list[int]) -> np.ndarray:
+    return np.stack([np.concatenate([last[:, :edge], first[:, edge:]], axis=1) for edge in edges])
+
+
+def test_switch_residual_tells_a_wipe_from_a_blend_and_movement() -> None:
+    rng = np.random.default_rng(0)
+    first, last = rng.uniform(0, 255, (2, 27, 48, 3)).astype(np.float32)
+    wipe = switch_residual(first, _wiped_columns(first, last, [8, 16, 24, 32, 40]), last)
+    assert wipe.residual < 0.05 and wipe.area > 0.9  # nearly every pixel changed, and each switched once
+    assert wipe.at_once < 0.2  # a sixth of the picture in each frame, as the edge moved on
+    step = switch_residual(first, np.stack([first, first, last, last]), last)
+    assert step.residual < 0.05 and step.at_once == 1.0  # a cut, or a step of light: every pixel switched at once
+    half_way = switch_residual(first, _wiped_columns(first, last, [4, 8, 12, 16]), _wiped_columns(first, last, [24])[0])
+    assert half_way.residual < 0.05 and 0.4 < half_way.area < 0.5  # the wipe under way: half the picture switched so far
+    blends = np.stack([first * (1 - weight) + last * weight for weight in np.linspace(0.1, 0.9, 9)])
+    assert switch_residual(first, blends, last).residual > 0.9  # a cross-fade: every pixel a mixture through its middle half
+    moved = np.stack([np.roll(first, shift, axis=1) for shift in (4, 8, 12)])
+    assert switch_residual(first, moved, np.roll(first, 16, axis=1)).residual > 0.5  # a pan: other content in between
+    back_and_forth = np.stack([first, last, first, last])  # a flicker between two pictures: switched, but not once
+    assert switch_residual(first, back_and_forth, last).residual > 0.9
+    assert switch_residual(first, np.stack([first, first]), first) == (1.0, 0.0, 0.0)  # nothing changed

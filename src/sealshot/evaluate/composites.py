@@ -127,6 +127,8 @@ def crossing_clip(
 
 
 Transition = Literal["dissolve", "fade", "wipe"]
+WipeDirection = Literal["left", "top", "diagonal"]
+"""Where a wipe's edge starts: the left side, the top, or the top-left corner (an edge at 45° to the tile)."""
 
 AMBIGUOUS_SHARE = 0.25
 """In a cross-fade or a wipe, a frame where each person makes up at least this share of the picture is ambiguous."""
@@ -145,14 +147,19 @@ def fade_clip(clips: list[Path], frames_per_shot: int = 30, transition_frames: i
     return _transition_clip(clips, "fade", frames_per_shot, transition_frames, side, fps)
 
 
-def wipe_clip(clips: list[Path], frames_per_shot: int = 30, transition_frames: int = 19, side: int = 256, fps: float = 25.0) -> CompositeClip:
-    """As ``dissolve_clip``, but the next shot's picture slides over the last one's from the left edge. A frame
-    belongs to the person whose picture covers the tile's centre (where the face is); ambiguous while the edge
-    between the two pictures crosses the tile's middle half."""
-    return _transition_clip(clips, "wipe", frames_per_shot, transition_frames, side, fps)
+def wipe_clip(
+    clips: list[Path], frames_per_shot: int = 30, transition_frames: int = 19, side: int = 256, fps: float = 25.0, direction: WipeDirection = "left"
+) -> CompositeClip:
+    """As ``dissolve_clip``, but the next shot's picture slides over the last one's behind an edge moving at a
+    steady pace from ``direction``. A frame belongs to the person whose picture covers the tile's centre (where the
+    face is), which the edge crosses half way in every direction; ambiguous while the edge crosses the tile's
+    middle half."""
+    return _transition_clip(clips, "wipe", frames_per_shot, transition_frames, side, fps, direction)
 
 
-def _transition_clip(clips: list[Path], transition: Transition, frames_per_shot: int, transition_frames: int, side: int, fps: float) -> CompositeClip:
+def _transition_clip(
+    clips: list[Path], transition: Transition, frames_per_shot: int, transition_frames: int, side: int, fps: float, direction: WipeDirection = "left"
+) -> CompositeClip:
     tile = (0.0, 0.0, float(side), float(side))
     last = len(clips) - 1
     sources: list[list[np.ndarray]] = []
@@ -181,7 +188,7 @@ def _transition_clip(clips: list[Path], transition: Transition, frames_per_shot:
         outgoing, incoming = sources[shot][start + frames_per_shot :], sources[shot + 1][:transition_frames]
         for step in range(transition_frames):
             progress = (step + 1) / (transition_frames + 1)  # the incoming person's share, never 0 nor 1
-            image = _blend(outgoing[step], incoming[step], progress, transition)
+            image = _blend(outgoing[step], incoming[step], progress, transition, direction)
             arrived = progress >= 0.5
             person: str | None = clips[shot + 1].stem if arrived else path.stem
             if transition == "fade" and progress == 0.5:
@@ -191,7 +198,7 @@ def _transition_clip(clips: list[Path], transition: Transition, frames_per_shot:
     return clip
 
 
-def _blend(outgoing: np.ndarray, incoming: np.ndarray, progress: float, transition: Transition) -> np.ndarray:
+def _blend(outgoing: np.ndarray, incoming: np.ndarray, progress: float, transition: Transition, direction: WipeDirection) -> np.ndarray:
     """One frame of ``transition`` from ``outgoing`` to ``incoming``, ``progress`` (0 to 1) of the way through."""
     if transition == "dissolve":
         mixed = outgoing.astype(np.float32) * (1 - progress) + incoming.astype(np.float32) * progress
@@ -199,6 +206,17 @@ def _blend(outgoing: np.ndarray, incoming: np.ndarray, progress: float, transiti
         brightness = abs(1 - 2 * progress)
         mixed = (outgoing if progress < 0.5 else incoming).astype(np.float32) * brightness
     else:
-        edge = round(progress * outgoing.shape[1])
-        return np.ascontiguousarray(np.concatenate([incoming[:, :edge], outgoing[:, edge:]], axis=1))
+        return np.where(_wiped(outgoing.shape[:2], progress, direction)[..., None], incoming, outgoing)
     return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
+def _wiped(shape: tuple[int, ...], progress: float, direction: WipeDirection) -> np.ndarray:
+    """Which pixels of a ``shape`` (height, width) picture the incoming shot covers ``progress`` of the way through."""
+    height, width = shape
+    rows, columns = np.mgrid[0:height, 0:width]
+    if direction == "left":
+        return columns < round(progress * width)
+    if direction == "top":
+        return rows < round(progress * height)
+    # The edge runs from corner to corner of the part covered: half way through, it is the tile's other diagonal.
+    return columns / width + rows / height < 2 * progress

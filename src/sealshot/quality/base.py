@@ -47,7 +47,7 @@ class FailureReason(str, Enum):
     NOT_FINITE = "not_finite"
     """The method returned NaN or an infinite value for this face."""
     MID_TRANSITION = "mid_transition"
-    """The frame lies inside a cross-fade between two shots: its picture blends two, so a face there is not one."""
+    """The frame lies inside a cross-fade or a wipe between two shots: its picture mixes two, so a face there may not be one."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Shot boundaries from a small copy of each frame: hard cuts, cross-fades and fades through black.
+"""Shot boundaries from a small copy of each frame: hard cuts, cross-fades, wipes and fades through black.
 
 The hard-cut test is PySceneDetect's ``ContentDetector``: the mean absolute change of hue, saturation and
 value between consecutive frames, on a frame shrunk to a few thousand pixels (so it costs about a
@@ -13,7 +13,7 @@ under other light then differs little (under 20 on the talking-head clips: light
 step), another shot still differs as much (35 and more on the composite cut clips).
 
 A gradual transition changes little from one frame to the next, and the tracker would follow a box from one
-person into the next. Two more tests find it:
+person into the next. Three more tests find it:
 
 * A cross-fade (dissolve): the change between a frame and the one ``gradual_window_s`` (0.5 s) before it, over
   ``gradual_threshold`` before and after light compensation, where the frames between are blends of those two
@@ -29,15 +29,35 @@ person into the next. Two more tests find it:
   the threshold before another is found, and a window never reaches back across a cut. For
   ``gradual_window_s`` after the boundary the detector is ``blending``: the pipeline follows the faces there
   but does not score them, as every face is a ghost of two people.
+* A wipe (the next shot sliding over the last behind a moving edge), on the same window wherever its change passes
+  ``gradual_threshold``: each pixel that changed from the window's first frame to its last went over from one value
+  to the other once and at once as the edge passed it, where movement shows other content at intermediate places
+  and a cross-fade mixtures. ``switch_residual`` is the share of the changed pixels that did not (``bench/
+  gradual_cuts.py``): on wipes of 0.3-1 s from a side, the top or a corner between the talking heads 0.09-0.44
+  where they were found (and as low as 0.01 inside them), on cross-fades 0.85-1.00 where they were found; wherever
+  the windowed change passes 15 on anything else 0.59 or more: the talking heads 0.61 and 0.75 (two never pass 15),
+  with noise (sigma 10) 0.59 and 0.68, shaken by hand (random shifts of up to 8 pixels at 640) 0.77-0.94, both
+  0.68-0.93, the arcade clip 0.88, the sample 0.89, the light ramps 0.84-0.89, a camera panning 2-8 pixels a frame
+  or zooming 1.1-1.5x a second over the sample 0.88-0.99, the crossing composites 0.61 and 0.76. Under ``max_switch_residual`` (0.5) the window is a wipe, never a
+  cross-fade: its start would pass the blend test (the frames between are still the first picture), long before
+  the edge reaches the faces in the middle. Its boundary comes once the switched pixels cover ``min_wipe_area``
+  (0.25) of the picture, about when the edge crosses the middle half (0.25-0.38 where found), which nothing else
+  came near (at most 0.20, the crossing), and if they went over as an edge moved, not all in one frame: a step of
+  light under ``threshold`` (0.6x-1.5x) switches every pixel at once (``max_switched_at_once``); then the detector
+  is ``blending`` for ``gradual_window_s`` as after a cross-fade, as a face the edge is crossing is half one
+  person, half the other. One boundary for the picture: a
+  face the edge crosses well before its middle (one high in a picture wiped from the top) may still start a track
+  in the old shot, and wipes longer than a second may be found late, twice or not at all (1.2-2 s measured): the
+  switched band of a half-second window no longer covers a quarter of the picture.
 * A fade through black: black frames (mean value under ``black_level``, as PySceneDetect's
   ``ThresholdDetector``) are a shot of their own, so that the faint last faces of one shot and the faint
   first of the next are never one track. A quicker fade that never gets that dark is a cross-fade through a
   dim picture, found by the first test.
 
-A wipe (the next shot sliding over the last) looks like movement to both, and is found only by chance, often a
-few frames early or late. The two tests add 0.03-0.08 ms a frame to the hard-cut test's 0.04-0.08 on the talking
-heads, the arcade clip and the sample, and up to 0.18 where the windowed change passes the threshold on most
-frames (the crossing composites, the light ramps): the blend test runs only there, on a copy half as wide.
+The three tests add 0.03-0.09 ms a frame to the hard-cut test's 0.06-0.08 on the talking heads, the arcade clip and
+the sample, and up to 0.32 where the windowed change passes the threshold on most frames (the crossing composites,
+the light ramps, a moving camera): the blend and wipe tests run only there, on a copy half as wide, at about 0.12 ms
+each. The wipe test's share is 0-0.03 ms a frame on the talking heads, the arcade clip and the sample.
 """
 
 from __future__ import annotations
@@ -45,7 +65,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -68,9 +88,15 @@ may another stretch start a new shot (a dark scene hovering about the level is o
 gradual test compare frames again."""
 TIME_TOLERANCE_S = 1e-6
 """Timestamps that differ by less than this are the same (``index / fps`` rounding)."""
+SWITCH_MIN_CHANGE = 60.0
+"""Change of a pixel of the blend view (summed over R, G and B, 0-765) from the window's first frame to its last over
+which the wipe test asks how it got there: well over noise and compression, under the change from one face or
+background to another."""
+SWITCH_MIXED_SHARE = 0.25
+"""A pixel of a frame between is mixed when it lies further than this share of its change from both ends."""
 
 
-Boundary = Literal["cut", "gradual", "black"]
+Boundary = Literal["cut", "gradual", "wipe", "black"]
 
 
 @dataclass
@@ -121,10 +147,21 @@ class ShotCutDetector:
     ``gradual_window_s`` before it over which a cross-fade may be under way; None: no cross-fade test."""
     gradual_window_s: float = 0.5
     """Length of that window: half of a cross-fade of up to a second, so that it is found before its midpoint
-    is far behind. The pipeline scores no face for this long after a cross-fade's boundary."""
+    is far behind. The pipeline scores no face for this long after a cross-fade's or a wipe's boundary."""
     max_blend_residual: float = 0.2
     """How closely the frames inside the window must be blends of its two ends (``blend_residual``): a cross-fade
     was found at 0.07-0.20, movement that changed the picture as much at 0.26 or more."""
+    max_switch_residual: float = 0.5
+    """Under this ``switch_residual`` (the share of the window's changed pixels that did not switch once and at once
+    from the first frame's value to the last's) the window is a wipe, which the cross-fade test must not take: a wipe
+    measured 0.09-0.44 at its boundary, movement, changes of light, pans and zooms 0.59 or more."""
+    min_wipe_area: float = 0.25
+    """A wipe's boundary comes once its hard switches cover this share of the picture (until then it is a wipe under
+    way, and no boundary): about when the edge crosses the picture's middle half on wipes of 0.3-1 s."""
+    max_switched_at_once: float = 0.8
+    """...and while no more than this share of them went over in one frame: 0.12-0.43 on wipes of 8-25 frames where
+    they were found (the more, the shorter the wipe), 0.94-0.98 on a step of light under ``threshold`` (0.6x-1.5x
+    on the sample), which switches every pixel at once."""
     black_level: float | None = 12.0
     """Mean value (0-255) under which a frame is black (PySceneDetect's ``ThresholdDetector`` default): black
     frames are a shot of their own, from the first after a lit picture to the first over the level after them
@@ -134,6 +171,13 @@ class ShotCutDetector:
         for name, value in (("threshold", self.threshold), ("gradual_window_s", self.gradual_window_s), ("max_blend_residual", self.max_blend_residual)):
             if not value > 0:
                 raise InputError(f"{name} must be more than 0, not {value!r}")
+        for name, value in (
+            ("max_switch_residual", self.max_switch_residual),
+            ("min_wipe_area", self.min_wipe_area),
+            ("max_switched_at_once", self.max_switched_at_once),
+        ):
+            if not 0 < value <= 1:
+                raise InputError(f"{name} must be more than 0 and at most 1 (a share), not {value!r}")
         if self.gradual_threshold is not None and not self.gradual_threshold > 0:
             raise InputError(f"gradual_threshold must be more than 0 (None: no gradual test), not {self.gradual_threshold!r}")
         if self.black_level is not None and not 0 < self.black_level < 255:
@@ -157,15 +201,19 @@ class ShotCutDetector:
         self.last_score = 0.0
         self.last_window_score = 0.0
         """The windowed change (before light compensation) of the last frame; 0 when there was no window."""
+        self.last_switches: Switches | None = None
+        """The wipe test's measure of the last frame's window (``switch_residual``); None where it did not run."""
         self.boundary: Boundary | None = None
-        """Which test found the last frame's new shot: ``"cut"``, ``"gradual"`` or ``"black"``; None: none did."""
+        """Which test found the last frame's new shot: ``"cut"``, ``"gradual"`` (a cross-fade), ``"wipe"`` or
+        ``"black"``; None: none did."""
         self.light_changes = 0
         """Frames over the threshold that were a change of light, not a cut."""
         self.light_changed = False
         """Whether the last frame given to ``update`` was such a change of light (colours seen before it are stale)."""
         self.blending = False
-        """Whether the last frame is within ``gradual_window_s`` after a cross-fade's boundary, which is found near
-        its midpoint: the rest of the cross-fade still mixes two people's pictures."""
+        """Whether the last frame is within ``gradual_window_s`` after a cross-fade's or a wipe's boundary, which is
+        found near its midpoint: the rest of the transition still mixes two people's pictures (a ghost of both, or
+        a face half one person, half the other)."""
 
     def update(self, image: np.ndarray, timestamp: float | None = None) -> bool:
         """``image``: the RGB frame, or its ``small_frame``; ``timestamp``: its time in seconds, if known."""
@@ -179,6 +227,7 @@ class ShotCutDetector:
         self.light_changed = False
         self.boundary = None
         self.last_window_score = 0.0
+        self.last_switches = None
         self.blending = self._blending_until is not None and frame.time < self._blending_until
         self._since_cut += 1
         long_enough = self._since_cut >= self.min_shot_frames or (
@@ -204,15 +253,16 @@ class ShotCutDetector:
         if black_boundary:
             return self._new_shot("black", frame, timestamp)
         self._remember(frame)
-        if self._gradual_change() and long_enough:
-            return self._new_shot("gradual", frame, timestamp)
+        gradual = self._gradual_change()
+        if gradual is not None and long_enough:
+            return self._new_shot(gradual, frame, timestamp)
         return False
 
     def _new_shot(self, boundary: Boundary, frame: _WindowFrame, timestamp: float | None) -> bool:
         self.boundary = boundary
         self._since_cut = 0
         self._cut_at = timestamp
-        if boundary == "gradual":
+        if boundary in ("gradual", "wipe"):
             self._gradual_armed = False
             self._blending_until = frame.time + self.gradual_window_s
             self.blending = True
@@ -256,24 +306,35 @@ class ShotCutDetector:
         while len(self._window) >= 2 and self._window[1].time <= frame.time - self.gradual_window_s + TIME_TOLERANCE_S:
             self._window.popleft()
 
-    def _gradual_change(self) -> bool:
-        """Whether the frames of the window are a cross-fade from its first to its last (the current frame)."""
+    def _gradual_change(self) -> Boundary | None:
+        """Which gradual transition from the window's first frame to its last (the current one) the frames between
+        show: a cross-fade (``"gradual"``) or a wipe; None: neither, or a wipe not yet far enough."""
         window = self._window
         if self.gradual_threshold is None or len(window) < 3:
-            return False  # a change between consecutive frames is the hard-cut test's business
+            return None  # a change between consecutive frames is the hard-cut test's business
         first, last = window[0], window[-1]
         if first.time > last.time - self.gradual_window_s + TIME_TOLERANCE_S:
-            return False  # not yet a full window since the shot began
+            return None  # not yet a full window since the shot began
         self.last_window_score = hsv_change(first.hsv, last.hsv)
         if self.last_window_score < self.gradual_threshold:
             self._gradual_armed = True
-            return False
+            return None
         if not self._gradual_armed:
-            return False
+            return None
         between = np.stack([window[index].blend_view for index in range(1, len(window) - 1)])
-        if blend_residual(first.blend_view, between, last.blend_view) > self.max_blend_residual:
-            return False  # movement (the cheaper test first: it rules out most frames that get this far)
-        return light_compensated_change(first.hsv, last.hsv) >= self.gradual_threshold
+        switches = self.last_switches = switch_residual(first.blend_view, between, last.blend_view)
+        if switches.residual <= self.max_switch_residual:
+            # Pixels went over from the first picture to the last: never a cross-fade, whose test a wipe's start would
+            # pass (the frames between are still the first picture) long before the edge reaches the middle. A wipe
+            # once it covers enough of the picture, and if its edge moved (a step of light switches all at once).
+            if switches.area < self.min_wipe_area or switches.at_once > self.max_switched_at_once:
+                return None
+            boundary: Boundary = "wipe"
+        elif blend_residual(first.blend_view, between, last.blend_view) <= self.max_blend_residual:
+            boundary = "gradual"
+        else:
+            return None  # movement
+        return boundary if light_compensated_change(first.hsv, last.hsv) >= self.gradual_threshold else None
 
 
 def small_hsv(small: np.ndarray) -> np.ndarray:
@@ -318,6 +379,51 @@ def blend_residual(first: np.ndarray, between: np.ndarray, last: np.ndarray) -> 
     offsets -= weights[:, None] * change
     residual = float(np.abs(offsets, out=offsets).mean())
     return residual / max(float(np.abs(channels_matched(last, first) - first).mean()), 1e-6)
+
+
+class Switches(NamedTuple):
+    residual: float
+    """The share of the changed pixels that are no hard switch (1.0 where no pixel changed)."""
+    area: float
+    """The share of the picture that switched."""
+    at_once: float
+    """The largest share of the switched pixels that went over in the same frame (0.0 where none switched)."""
+
+
+def switch_residual(first: np.ndarray, between: np.ndarray, last: np.ndarray) -> Switches:
+    """How far the frames ``between`` are from a wipe from ``first`` to ``last`` (``blend_view``s; ``between``
+    stacked): of the pixels that changed from ``first`` to ``last`` (by ``SWITCH_MIN_CHANGE`` or more), the share
+    that are no hard switch, the share of the picture that is one, and how many of them went over together.
+
+    A pixel is a hard switch when it goes over from its first value to its last once and at once: in each frame
+    between it is nearer one of them than ``SWITCH_MIXED_SHARE`` of the change, except in at most one frame (where
+    the edge crossed it), and once nearer the last it stays so. In a wipe nearly every changed pixel is one; in a
+    cross-fade or a change of light they are mixtures all through its middle half (one of three frames or fewer is a
+    switch, and a boundary either way); moving things and a moving camera show other content at intermediate places,
+    except along the edges of flat colours."""
+    change = _channel_sum(np.abs(last - first))
+    changed = change >= SWITCH_MIN_CHANGE
+    changed_count = int(np.count_nonzero(changed))
+    if changed_count == 0:
+        return Switches(1.0, 0.0, 0.0)
+    # Every pixel, changed or not, and the mask last: indexing the changed ones out first costs more than it saves.
+    to_start = _channel_sum(np.abs(between - first))
+    to_end = _channel_sum(np.abs(between - last))
+    mixed = np.minimum(to_start, to_end) > SWITCH_MIXED_SHARE * change
+    at_end = to_end < to_start
+    switched_back = (at_end[:-1] & ~at_end[1:]).any(axis=0)
+    hard = changed & (np.count_nonzero(mixed, axis=0) <= 1) & ~switched_back
+    switched = int(np.count_nonzero(hard))
+    if switched == 0:
+        return Switches(1.0, 0.0, 0.0)
+    frames_before_switch = np.count_nonzero(~at_end[:, hard], axis=0)
+    at_once = int(np.bincount(frames_before_switch).max()) / switched
+    return Switches(1.0 - switched / changed_count, switched / change.size, at_once)
+
+
+def _channel_sum(picture: np.ndarray) -> np.ndarray:
+    """R + G + B (ten times faster than ``sum(axis=-1)`` over an axis of three)."""
+    return picture[..., 0] + picture[..., 1] + picture[..., 2]
 
 
 def channels_matched(picture: np.ndarray, reference: np.ndarray) -> np.ndarray:
