@@ -187,6 +187,9 @@ def test_cross_fades_give_one_snapshot_per_person_per_shot_and_no_track_spans_tw
 
 
 DUPLICATED_BY_A_WIPE = {
+    (8, "diagonal"): "driving_d11 twice: her track, begun at the wipe's boundary, is scored only after the half second of "
+    "blending, and its first five scores agree so closely that a slightly lower one counts as a collapse (tracker.quality_collapsed)",
+    (12, "top"): "driving_d11 twice, as for the diagonal wipe of 8 frames",
     (25, "top"): "source_s18 once more in the last shot: her face, high in her picture, shows under a wipe from the top two "
     "frames before the edge reaches the middle, where the boundary is found (the clip's truth gives the frame to driving_d6)",
 }

@@ -86,22 +86,3 @@ def test_false_alarms_are_named() -> None:
     tracker.update(_detections((500, 500, 540, 540)), 4 / 25)
     reasons = {t.track_id: tracker.is_false_alarm(t) for t in tracker.finish()}
     assert reasons == {1: "detector score never reached 0.95", 2: None, 3: "fewer than 2 detections"}
-
-
-def test_a_collapse_of_quality_refuses_a_doubtful_match_but_a_slightly_lower_score_does_not() -> None:
-    # A still head's first faces score almost alike (spread 0.001); the match's look is doubtful (distance 0.71, under
-    # the 0.8 limit but over half of it), as when a wipe's edge has just passed the face.
-    looks = np.zeros((2, 2 * REGION_SIZE))
-    looks[:, [0, REGION_SIZE]] = 1.0
-    doubtful = looks[:1].copy()
-    doubtful[0, [0, REGION_SIZE]], doubtful[0, [1, REGION_SIZE + 1]] = 0.25, 0.75  # Hellinger distance 0.71
-
-    def matched(quality: float) -> bool:
-        tracker = FaceTracker()
-        first = None
-        for k, score in enumerate([0.700, 0.701, 0.699, 0.700, 0.701]):
-            first = tracker.update(_detections((100, 100, 160, 160)), k / 25, looks[:1], np.array([score])).tracked.tracker_id[0]
-        return bool(tracker.update(_detections((101, 100, 161, 160)), 5 / 25, doubtful, np.array([quality])).tracked.tracker_id[0] == first)
-
-    assert matched(0.69) and matched(0.62)
-    assert not matched(0.3)

@@ -37,10 +37,6 @@ class TrackerConfig:
     followed without a break (a face coming out from behind someone may score low for a good reason)."""
     quality_collapse_min_faces: int = 5
     """The quality test needs this many faces on the track before it is trusted."""
-    quality_collapse_min_spread: float = 0.05
-    """The spread the quality test assumes at least, as a share of the track's mean quality (of 1 when the mean is
-    smaller): the first faces of a still head score almost alike, and a score a little under theirs is no collapse
-    (with a floor of 0.001 a wipe's composite split a person's track in two)."""
     cut_threshold: float | None = 27.0
     """Mean HSV change between consecutive small frames that counts as a scene cut and ends every track
     (PySceneDetect's ``ContentDetector`` default); None turns cut detection off."""
@@ -52,8 +48,6 @@ class TrackerConfig:
             raise InputError(f"max_unseen_s must be more than 0 seconds, not {self.max_unseen_s!r}")
         if self.min_detections < 1:
             raise InputError(f"min_detections must be at least 1, not {self.min_detections!r}")
-        if not self.quality_collapse_min_spread > 0:
-            raise InputError(f"quality_collapse_min_spread must be more than 0, not {self.quality_collapse_min_spread!r}")
         for name, value in (("min_iou", self.min_iou), ("min_peak_score", self.min_peak_score)):
             if not 0.0 <= value <= 1.0:
                 raise InputError(f"{name} must be from 0 to 1, not {value!r}")

@@ -84,12 +84,11 @@ class Track:
         self.quality_mean += delta / self.quality_count
         self.quality_m2 += delta * (quality - self.quality_mean)
 
-    def quality_collapsed(self, quality: float, sigmas: float, min_faces: int, min_spread: float) -> bool:
-        """Whether ``quality`` lies far below everything this track has shown so far: ``sigmas`` standard deviations of
-        its faces' qualities, taken as at least ``min_spread`` times its mean (or 1)."""
+    def quality_collapsed(self, quality: float, sigmas: float, min_faces: int) -> bool:
+        """Whether ``quality`` lies far below everything this track has shown so far."""
         if self.quality_count < min_faces or not np.isfinite(quality):
             return False
-        spread = max(np.sqrt(self.quality_m2 / (self.quality_count - 1)), min_spread * max(abs(self.quality_mean), 1.0))
+        spread = max(np.sqrt(self.quality_m2 / (self.quality_count - 1)), 1e-3 * max(abs(self.quality_mean), 1.0))
         return quality < self.quality_mean - sigmas * spread
 
     def predicted_box(self, timestamp: float) -> np.ndarray:
@@ -171,9 +170,7 @@ class FaceTracker:
                     # partly hidden, and its quality is low for a good reason.
                     doubtful = gate & (looks >= 0.5 * config.max_appearance_distance) & (unseen <= _UNBROKEN_S)
                     for r, c in zip(*np.nonzero(doubtful)):
-                        if tracks[r].quality_collapsed(
-                            float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces, config.quality_collapse_min_spread
-                        ):
+                        if tracks[r].quality_collapsed(float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces):
                             gate[r, c] = False
                 cost = cost + 2.0 * looks
         cost = np.where(gate, cost, _REFUSED)
