@@ -57,6 +57,15 @@ def test_pictures_a_second_apart_may_each_start_a_shot(sample_clip: Path) -> Non
     assert [video.update(image, second / 25) for second, image in enumerate([first, *others])] == [False, False, False]
 
 
+@pytest.mark.parametrize("every", [6, 12])
+def test_walkers_seen_a_few_times_a_second_are_no_gradual_transition(sample_clip: Path, every: int) -> None:
+    """At 4 or 2 frames a second (a camera idling at a low rate, a busy host dropping frames) a half-second window held
+    two or three frames, and walkers moving between them passed for a wipe: every track ended there."""
+    frames = [frame for frame in open_source(sample_clip)][::every]
+    detector = ShotCutDetector()
+    assert [(frame.index, detector.boundary) for frame in frames if detector.update(frame.image, frame.timestamp)] == []
+
+
 def test_a_picture_of_another_shape_is_a_new_shot(sample_clip: Path) -> None:
     [first] = _frames(sample_clip, 1)
     detector = ShotCutDetector()
@@ -239,6 +248,7 @@ def test_a_flickering_light_starts_a_shot_at_most_every_few_frames(sample_clip: 
         {"max_switched_at_once": 0.0},
         {"black_level": 255.0},
         {"threshold": 0.0},
+        {"gradual_min_frames": 2},
     ],
 )
 def test_unusable_settings_are_refused(setting: dict[str, float]) -> None:

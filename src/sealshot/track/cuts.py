@@ -162,6 +162,11 @@ class ShotCutDetector:
     """...and while no more than this share of them went over in one frame: 0.12-0.43 on wipes of 8-25 frames where
     they were found (the more, the shorter the wipe), 0.94-0.98 on a step of light under ``threshold`` (0.6x-1.5x
     on the sample), which switches every pixel at once."""
+    gradual_min_frames: int = 6
+    """The cross-fade and wipe tests need at least this many frames in their window (its two ends included): at a
+    few frames a second (a camera idling at a low rate, a busy host dropping frames) a window of two or three frames
+    makes any movement between them look like a wipe (the arcade sample at 4 and 2 frames a second: false wipes), so
+    below about 10 frames a second only hard cuts and fades through black are found."""
     black_level: float | None = 12.0
     """Mean value (0-255) under which a frame is black (PySceneDetect's ``ThresholdDetector`` default): black
     frames are a shot of their own, from the first after a lit picture to the first over the level after them
@@ -178,6 +183,8 @@ class ShotCutDetector:
         ):
             if not 0 < value <= 1:
                 raise InputError(f"{name} must be more than 0 and at most 1 (a share), not {value!r}")
+        if self.gradual_min_frames < 3:
+            raise InputError(f"gradual_min_frames must be at least 3 (two ends and a frame between), not {self.gradual_min_frames!r}")
         if self.gradual_threshold is not None and not self.gradual_threshold > 0:
             raise InputError(f"gradual_threshold must be more than 0 (None: no gradual test), not {self.gradual_threshold!r}")
         if self.black_level is not None and not 0 < self.black_level < 255:
@@ -310,8 +317,8 @@ class ShotCutDetector:
         """Which gradual transition from the window's first frame to its last (the current one) the frames between
         show: a cross-fade (``"gradual"``) or a wipe; None: neither, or a wipe not yet far enough."""
         window = self._window
-        if self.gradual_threshold is None or len(window) < 3:
-            return None  # a change between consecutive frames is the hard-cut test's business
+        if self.gradual_threshold is None or len(window) < self.gradual_min_frames:
+            return None  # a change between a few frames is the hard-cut test's business
         first, last = window[0], window[-1]
         if first.time > last.time - self.gradual_window_s + TIME_TOLERANCE_S:
             return None  # not yet a full window since the shot began
