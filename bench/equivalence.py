@@ -29,7 +29,14 @@ LFW = (REPO_ROOT / ".." / "shared" / "data" / "lfw").resolve()
 SAMPLE = REPO_ROOT / "src" / "sealshot" / "video" / "samples" / "arcade-walkers-1080p-crf29.mp4"
 SCORE_METHODS = ("vae", "vae-ratio", "cr-distilled", "pfe-facenet")
 ERC_METHODS = "vae,vae-ratio,cr-distilled,size,pfe-facenet"
-RELATIVE_TOLERANCE = 1e-6
+RELATIVE_TOLERANCE = 1e-4
+ABSOLUTE_TOLERANCE = 3e-3
+"""Floats match within either tolerance. The same code on another machine moves scores a little: on an AMD EPYC
+(AVX-512) the reference recorded on the previous CI host (AVX2) came back with 3 of 20 LFW images' ``score`` values
+off by up to 2.4e-4 (``cr-distilled``) and 0.03 on a VAE log-likelihood of about 5000, and one sealed track's chosen
+quality off by 9.3e-4 (same frames, boxes and ERC tables), with the same packages and also with PyTorch, oneDNN and
+OpenCV held to AVX2: the detector's landmarks move in their last bits and the aligned crop with them. A change in
+what is chosen, found or counted is still caught exactly."""
 
 
 def _sealshot(*args: str, cwd: Path) -> None:
@@ -97,7 +104,7 @@ def differences(expected: Any, actual: Any, where: str = "") -> list[str]:
     if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
         if math.isnan(expected) and math.isnan(actual):
             return []
-        return [] if math.isclose(expected, actual, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-9) else [f"{where}: {expected!r} != {actual!r}"]
+        return [] if math.isclose(expected, actual, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE) else [f"{where}: {expected!r} != {actual!r}"]
     if isinstance(expected, str) and isinstance(actual, str) and expected != actual:
         try:
             return differences(float(expected), float(actual), where)

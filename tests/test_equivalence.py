@@ -37,7 +37,11 @@ def test_the_comparison_itself_notices_a_change() -> None:
     equivalence = _equivalence_module()
     reference = {"run": [{"track_id": 1, "chosen_quality": -3897.9454216989197, "chosen_frame": 20}], "score": {"vae": [{"quality": "12.5"}]}}
     assert equivalence.differences(reference, json.loads(json.dumps(reference))) == []
-    assert equivalence.differences(reference, reference | {"run": [{"track_id": 1, "chosen_quality": -3897.94, "chosen_frame": 20}]})
+    assert equivalence.differences(reference, reference | {"run": [{"track_id": 1, "chosen_quality": -3898.5, "chosen_frame": 20}]})
+    assert equivalence.differences(reference, reference | {"score": {"vae": [{"quality": "12.51"}]}})
+    # Another CPU's last bits (bench/equivalence.py, ABSOLUTE_TOLERANCE) are no change.
+    assert not equivalence.differences(reference, reference | {"run": [{"track_id": 1, "chosen_quality": -3897.92, "chosen_frame": 20}]})
+    assert not equivalence.differences({"q": 0.175122}, {"q": 0.174887})
     assert equivalence.differences(reference, reference | {"run": [{"track_id": 2, "chosen_quality": -3897.9454216989197, "chosen_frame": 20}]})
     assert equivalence.differences(reference, reference | {"score": {"vae": [{"quality": "12.6"}]}})
     assert equivalence.differences(reference, reference | {"run": []})
