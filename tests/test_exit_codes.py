@@ -85,6 +85,9 @@ def test_the_settings_refuse_values_that_cannot_work_for_library_users_too() -> 
         lambda: TrackerConfig(min_detections=0),
         lambda: PipelineConfig(detect_every=0),
         lambda: PipelineConfig(lanes=0),
+        lambda: PipelineConfig(refine_expand=()),
+        lambda: PipelineConfig(refine_expand=(1.0, 0.0)),
+        lambda: PipelineConfig(refine_min_score=1.5),
         lambda: RunConfig(max_frames=0),
         lambda: RunConfig(threads=-2),
     ):

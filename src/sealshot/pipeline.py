@@ -200,8 +200,9 @@ class CameraPipeline:
             self._last_full = None
             with self._timer.measure("seal"):
                 self._close_all(self.tracker.finish())
-        elif self.cuts is not None and self.cuts.light_changed:
-            self.tracker.forget_appearance()  # the same scene under other light: same people, other colours
+        elif self.cuts is not None and (self.cuts.light_changed or self.cuts.fading):
+            # The same scene under other light (a step, or a fade under way): same people, other colours and quality.
+            self.tracker.forget_appearance()
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
         # The rest of a cross-fade or a wipe mixes two shots' pictures (every track ended at its boundary): its faces
@@ -315,8 +316,10 @@ class CameraPipeline:
         else:
             _, predicted = self.tracker.predicted_boxes(frame.timestamp)
             centre = (predicted[:, :2] + predicted[:, 2:]) / 2
-            half = (predicted[:, 2:] - predicted[:, :2]) * self.config.refine_expand / 2
-            detections = self.detector.refine(frame.image, np.c_[centre - half, centre + half])
+            half = (predicted[:, 2:] - predicted[:, :2]) / 2
+            candidates = np.concatenate([np.c_[centre - half * expand, centre + half * expand] for expand in self.config.refine_expand])
+            detections = self.detector.refine(frame.image, candidates)
+            detections = detections[np.flatnonzero(detections.scores >= self.config.refine_min_score)]
         self._faces_in_last_frame = len(detections)
         return detections
 

@@ -288,3 +288,27 @@ def test_switch_residual_tells_a_wipe_from_a_blend_and_movement() -> None:
     back_and_forth = np.stack([first, last, first, last])  # a flicker between two pictures: switched, but not once
     assert switch_residual(first, back_and_forth, last).residual > 0.9
     assert switch_residual(first, np.stack([first, first]), first) == (1.0, 0.0, 0.0)  # nothing changed
+
+
+def test_a_fade_is_fading_and_the_clip_itself_and_a_slow_change_of_light_are_not(sample_clip: Path) -> None:
+    frames = _timed_smalls(sample_clip)
+    detector = ShotCutDetector()
+    for image, timestamp in frames:
+        detector.update(image, timestamp)
+        assert not detector.fading, timestamp  # walkers, the camera's own noise
+    for gain, seconds in [(0.6, 2.0), (1.5, 2.0)]:  # light dimmed or raised over two seconds: 1-2 % a frame
+        detector = ShotCutDetector()
+        for image, timestamp in _light_ramp(frames, gain, seconds):
+            detector.update(image, timestamp)
+            assert not detector.fading, (gain, seconds, timestamp)
+    # The dip above: from full light at 1.25 s to half at 1.5 s, black from then until 2 s, back to full light by
+    # 2.25 s; the picture's value moves by 8 % of itself or more each frame.
+    dipped = [(_scaled(image, min(1.0, abs(at - 1.75) / 0.5 if abs(at - 1.75) > 0.25 else 0.0)), at) for image, at in frames]
+    detector = ShotCutDetector()
+    fading_at = []
+    for image, timestamp in dipped:
+        detector.update(image, timestamp)
+        if detector.fading:
+            fading_at.append(timestamp)
+    changing = [at for _, at in frames if 1.27 < at <= 1.53 or 2.01 < at <= 2.25]
+    assert changing and fading_at == changing
