@@ -87,6 +87,11 @@ def _light_ramp(frames: list[tuple[np.ndarray, float]], gain: float, seconds: fl
     return [(_scaled(image, 1.0 + (gain - 1.0) * min(max((at - start) / seconds, 0.0), 1.0)), at) for image, at in frames]
 
 
+def _dipped_to_black(frames: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
+    """The frames from full light at 1.25 s to half at 1.5 s, black from then until 2 s, back to full light by 2.25 s."""
+    return [(_scaled(image, min(1.0, abs(at - 1.75) / 0.5 if abs(at - 1.75) > 0.25 else 0.0)), at) for image, at in frames]
+
+
 def _least_switch_residual(frames: list[tuple[np.ndarray, float]], name: str = "") -> float:
     """The smallest switch residual the wipe test measured over ``frames``, which must hold no boundary (1.0 where the
     windowed change never reached the test)."""
@@ -206,8 +211,7 @@ def test_a_step_of_light_under_the_cut_threshold_is_no_wipe(sample_clip: Path, g
 
 def test_a_dip_to_black_is_a_shot_of_its_own(sample_clip: Path) -> None:
     frames = _timed_smalls(sample_clip)
-    # Dark from 1.0 s: to black by 1.5 s, black until 2 s, back to full light by 2.5 s.
-    dipped = [(_scaled(image, min(1.0, abs(at - 1.75) / 0.5 if abs(at - 1.75) > 0.25 else 0.0)), at) for image, at in frames]
+    dipped = _dipped_to_black(frames)
     found = _boundaries(dipped)
     assert [boundary for _, boundary in found] == ["black", "black"]
     (into, _), (out_of, _) = found
@@ -301,9 +305,8 @@ def test_a_fade_is_fading_and_the_clip_itself_and_a_slow_change_of_light_are_not
         for image, timestamp in _light_ramp(frames, gain, seconds):
             detector.update(image, timestamp)
             assert not detector.fading, (gain, seconds, timestamp)
-    # The dip above: from full light at 1.25 s to half at 1.5 s, black from then until 2 s, back to full light by
-    # 2.25 s; the picture's value moves by 8 % of itself or more each frame.
-    dipped = [(_scaled(image, min(1.0, abs(at - 1.75) / 0.5 if abs(at - 1.75) > 0.25 else 0.0)), at) for image, at in frames]
+    # Into and out of the dip the picture's value moves by 8 % of itself or more each frame.
+    dipped = _dipped_to_black(frames)
     detector = ShotCutDetector()
     fading_at = []
     for image, timestamp in dipped:

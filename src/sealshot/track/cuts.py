@@ -194,7 +194,7 @@ class ShotCutDetector:
             raise InputError(f"gradual_threshold must be more than 0 (None: no gradual test), not {self.gradual_threshold!r}")
         if self.black_level is not None and not 0 < self.black_level < 255:
             raise InputError(f"black_level must be between 0 and 255 (None: no fade-to-black test), not {self.black_level!r}")
-        self._previous: np.ndarray | None = None
+        self._previous: _WindowFrame | None = None
         self._since_cut = 0
         self._cut_at: float | None = None
         self._frames_seen = 0
@@ -226,7 +226,6 @@ class ShotCutDetector:
         """Whether the picture's mean value moved by more than ``fading_shift`` since the frame before (a fade into or
         out of black, a light dimmed fast): a face's colours and quality then fall or rise with the picture, not
         because it is someone else."""
-        self._brightness: float | None = None
         self.blending = False
         """Whether the last frame is within ``gradual_window_s`` after a cross-fade's or a wipe's boundary, which is
         found near its midpoint: the rest of the transition still mixes two people's pictures (a ghost of both, or
@@ -240,7 +239,7 @@ class ShotCutDetector:
         hsv = small_hsv(small)
         self._frames_seen += 1
         frame = _WindowFrame(timestamp if timestamp is not None else self._frames_seen / UNTIMED_FPS, hsv, small)
-        previous, self._previous = self._previous, hsv
+        previous, self._previous = self._previous, frame
         self.light_changed = False
         self.boundary = None
         self.last_window_score = 0.0
@@ -251,20 +250,19 @@ class ShotCutDetector:
             timestamp is not None and self._cut_at is not None and timestamp - self._cut_at >= self.min_shot_s
         )
         black_boundary = self._black_boundary(frame.brightness, long_enough)
-        last_brightness, self._brightness = self._brightness, frame.brightness
-        self.fading = last_brightness is not None and abs(frame.brightness - last_brightness) > self.fading_shift * max(last_brightness, 1.0)
+        self.fading = previous is not None and abs(frame.brightness - previous.brightness) > self.fading_shift * max(previous.brightness, 1.0)
         if previous is None:
             self.last_score, self._cut_at = 0.0, timestamp  # the first shot starts here
             self._remember(frame)
             return False
-        if previous.shape != hsv.shape:
+        if previous.hsv.shape != hsv.shape:
             # Another shape of picture (a folder of photos, a stream re-configured): a new shot, whose boxes
             # cannot be compared with the last one's.
             self.last_score = 255.0
             return self._new_shot("cut", frame, timestamp)
-        self.last_score = hsv_change(previous, hsv)
+        self.last_score = hsv_change(previous.hsv, hsv)
         if self.last_score >= self.threshold and long_enough:
-            if not self.light_tolerant or light_compensated_change(previous, hsv) >= self.threshold:
+            if not self.light_tolerant or light_compensated_change(previous.hsv, hsv) >= self.threshold:
                 return self._new_shot("cut", frame, timestamp)
             self.light_changes += 1
             self.light_changed = True
