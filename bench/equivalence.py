@@ -37,6 +37,29 @@ off by up to 2.4e-4 (``cr-distilled``) and 0.03 on a VAE log-likelihood of about
 quality off by 9.3e-4 (same frames, boxes and ERC tables), with the same packages and also with PyTorch, oneDNN and
 OpenCV held to AVX2: the detector's landmarks move in their last bits and the aligned crop with them. A change in
 what is chosen, found or counted is still caught exactly."""
+PNG_BYTE_NATS = 8 * math.log(2)
+"""One byte of ``vae-ratio``'s PNG code length, in nats. One grey level of one pixel of the aligned crop (the
+landmarks' last bits, above) can move that length by a byte: on an Intel Xeon (Sapphire Rapids) 2 of the 20 LFW
+crops' ``vae-ratio`` came back 5.58 nats (one byte) off, their ``vae`` log RP within the tolerances above."""
+TOLERANCES: tuple[tuple[str, str, float, float], ...] = (
+    ("/score/vae-ratio[", "/quality", 0.0, 2 * PNG_BYTE_NATS),
+    ("/score/vae-ratio[", "/quality_0_100", 0.0, 0.5),
+    ("/erc/erc/", "/fnmr[", 0.0, 0.01),
+    ("/erc/erc/", "/pauc_", 0.02, 0.0),
+)
+"""(path prefix, path part, relative, absolute): wider tolerances where the host's last bits have a discrete effect.
+ERC points depend on the order of the quality scores: on the same Xeon two pairs of ``cr-distilled`` scores of the
+125-image ERC subset, 1.2e-5 and 6.3e-5 apart, swapped places (the scores move by up to 2.4e-4 between hosts), which
+moved FNMR at 44-49 % rejected by at most 0.0056 (about one genuine comparison among the ~50 left there) and pAUC-30
+by 1.6 %; the methods' pAUCs differ from one another by 0.1 or more."""
+
+
+def tolerance(where: str) -> tuple[float, float]:
+    """The (relative, absolute) tolerance of the float at path ``where``."""
+    for prefix, part, relative, absolute in TOLERANCES:
+        if where.startswith(prefix) and part in where[len(prefix) :]:
+            return max(relative, RELATIVE_TOLERANCE), max(absolute, ABSOLUTE_TOLERANCE)
+    return RELATIVE_TOLERANCE, ABSOLUTE_TOLERANCE
 
 
 def _sealshot(*args: str, cwd: Path) -> None:
@@ -90,7 +113,7 @@ def record() -> dict[str, Any]:
 
 
 def differences(expected: Any, actual: Any, where: str = "") -> list[str]:
-    """Paths at which two JSON-like values differ (floats within a relative tolerance)."""
+    """Paths at which two JSON-like values differ (floats within ``tolerance`` of their path)."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         # Keys only in ``actual`` are additions (a new column or field), which a refactoring may bring.
         found = [f"{where}/{key}: missing" for key in expected if key not in actual]
@@ -104,7 +127,8 @@ def differences(expected: Any, actual: Any, where: str = "") -> list[str]:
     if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
         if math.isnan(expected) and math.isnan(actual):
             return []
-        return [] if math.isclose(expected, actual, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE) else [f"{where}: {expected!r} != {actual!r}"]
+        relative, absolute = tolerance(where)
+        return [] if math.isclose(expected, actual, rel_tol=relative, abs_tol=absolute) else [f"{where}: {expected!r} != {actual!r}"]
     if isinstance(expected, str) and isinstance(actual, str) and expected != actual:
         try:
             return differences(float(expected), float(actual), where)

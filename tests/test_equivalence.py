@@ -45,3 +45,20 @@ def test_the_comparison_itself_notices_a_change() -> None:
     assert equivalence.differences(reference, reference | {"run": [{"track_id": 2, "chosen_quality": -3897.9454216989197, "chosen_frame": 20}]})
     assert equivalence.differences(reference, reference | {"score": {"vae": [{"quality": "12.6"}]}})
     assert equivalence.differences(reference, reference | {"run": []})
+
+
+def test_a_byte_of_png_or_a_swap_of_near_tied_scores_is_no_change_but_more_is() -> None:
+    equivalence = _equivalence_module()
+    ratio = {"score": {"vae-ratio": [{"quality": "-1883.55", "quality_0_100": "88.3"}]}}
+    one_byte_off = {"score": {"vae-ratio": [{"quality": "-1877.97", "quality_0_100": "88.4"}]}}
+    assert not equivalence.differences(ratio, one_byte_off)
+    assert equivalence.differences(ratio, {"score": {"vae-ratio": [{"quality": "-1865.0", "quality_0_100": "88.3"}]}})
+    # The wider tolerance is only vae-ratio's: the same move of a VAE log RP is a change.
+    assert equivalence.differences({"score": {"vae": [{"quality": "-1883.55"}]}}, {"score": {"vae": [{"quality": "-1877.97"}]}})
+    curve = "/erc/erc/dlib/large/fmr0.001/curves/cr-distilled"
+    erc = {"erc": {"erc": {"dlib": {"large": {"fmr0.001": {"curves": {"cr-distilled": {"fnmr": [0.0330], "pauc_30": 1.520}}}}}}}}
+    swapped = json.loads(json.dumps(erc).replace("0.033", "0.0274").replace("1.52", "1.4958"))
+    assert not equivalence.differences(erc, swapped)
+    assert equivalence.differences(erc, json.loads(json.dumps(erc).replace("0.033", "0.05")))
+    assert equivalence.differences(erc, json.loads(json.dumps(erc).replace("1.52", "1.40")))
+    assert equivalence.tolerance(f"{curve}/thresholds[3]") == (equivalence.RELATIVE_TOLERANCE, equivalence.ABSOLUTE_TOLERANCE)
