@@ -95,6 +95,14 @@ def test_two_people_crossing_paths_keep_their_tracks_and_get_one_snapshot_each(t
     assert all(len(people) == 1 and None not in people for people in people_per_track.values()), people_per_track
 
 
+def test_a_face_back_from_behind_another_and_still_half_hidden_stays_on_its_track(talking_heads_dir: Path) -> None:
+    """One clip of ``bench/tracking.py``'s crossing sweep: d11, back after 9 frames behind d10, was half hidden for two
+    more frames, the quality-collapse test refused the second, and d11 was sealed twice."""
+    crossing = crossing_clip(talking_heads_dir / "driving_d10.mp4", talking_heads_dir / "driving_d11.mp4", frame_count=64)
+    _, sealed, _ = _run(crossing, quality="cr-distilled")
+    assert sorted(sealed) == sorted(crossing.expected_snapshots())
+
+
 def test_the_colour_cue_tells_people_apart_but_not_a_person_from_herself(crossing: CompositeClip) -> None:
     detector = MTCNNDetector(MTCNNConfig(min_face_size=40))
     first, later = crossing.frames[0], crossing.frames[10]

@@ -34,7 +34,8 @@ class TrackerConfig:
     quality_collapse_sigmas: float = 4.0
     """A match whose face quality falls this many standard deviations below the track's mean so far is refused
     when the appearance is not clearly the same (half of ``max_appearance_distance`` or more) and the track was
-    followed without a break (a face coming out from behind someone may score low for a good reason)."""
+    followed without a break, nor in its first 0.3 s back from one (a face coming out from behind someone may score
+    low for a good reason)."""
     quality_collapse_min_faces: int = 5
     """The quality test needs this many faces on the track before it is trusted."""
     cut_threshold: float | None = 27.0

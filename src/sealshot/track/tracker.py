@@ -23,6 +23,11 @@ from sealshot.track.kalman import BoxKalman
 _REFUSED = 1e6
 _UNBROKEN_S = 0.1
 """A track last matched at most this long ago (a few frames) counts as followed without a break."""
+_EMERGING_S = 0.3
+"""A track found again after a break counts as followed without a break only this long after: a face coming out
+from behind someone stays partly hidden for a few frames (two people crossing at 16 pixels a frame: the rear face
+was half hidden for two frames after its return, quality -0.5 and -0.8 against its mean of 0.05; refused at the
+second, it started a second track and was sealed twice)."""
 _PREDICTED_FOR_S = 0.25
 """For this long after its last match, a track with a velocity is trusted to be where its motion model puts it."""
 
@@ -69,6 +74,8 @@ class Track:
     box: np.ndarray
     peak_score: float
     hits: int = 1
+    returned_at: float | None = None
+    """When the track was last matched again after a break (None: never lost)."""
     appearance: np.ndarray | None = field(default=None, repr=False)
     """Colour histograms of the face and below (in memory only, never stored); None when not given."""
     quality_count: int = 0
@@ -90,6 +97,10 @@ class Track:
             return False
         spread = max(np.sqrt(self.quality_m2 / (self.quality_count - 1)), 1e-3 * max(abs(self.quality_mean), 1.0))
         return quality < self.quality_mean - sigmas * spread
+
+    def emerging(self, timestamp: float) -> bool:
+        """Whether the track came back from a break less than ``_EMERGING_S`` ago (its face may still be partly hidden)."""
+        return self.returned_at is not None and timestamp - self.returned_at <= _EMERGING_S
 
     def predicted_box(self, timestamp: float) -> np.ndarray:
         return self.filter.peek(timestamp)
@@ -166,9 +177,10 @@ class FaceTracker:
                 limit = np.where(distance > config.max_centre_distance, config.reattach_max_appearance_distance, config.max_appearance_distance)
                 gate &= looks <= limit
                 if quality is not None:
-                    # Only on a track followed without a break: a face coming out from behind someone is
-                    # partly hidden, and its quality is low for a good reason.
-                    doubtful = gate & (looks >= 0.5 * config.max_appearance_distance) & (unseen <= _UNBROKEN_S)
+                    # Only on a track followed without a break, and not just back from one: a face coming out from
+                    # behind someone is partly hidden for a few frames, and its quality is low for a good reason.
+                    followed = np.array([not t.emerging(timestamp) for t in tracks]).reshape(-1, 1)
+                    doubtful = gate & (looks >= 0.5 * config.max_appearance_distance) & (unseen <= _UNBROKEN_S) & followed
                     for r, c in zip(*np.nonzero(doubtful)):
                         if tracks[r].quality_collapsed(float(quality[c]), config.quality_collapse_sigmas, config.quality_collapse_min_faces):
                             gate[r, c] = False
@@ -182,6 +194,8 @@ class FaceTracker:
                 if cost[r, c] >= _REFUSED:
                     continue
                 track = tracks[r]
+                if timestamp - track.last_seen > _UNBROKEN_S:
+                    track.returned_at = timestamp
                 track.filter.update(boxes[c])
                 track.box = boxes[c]
                 track.last_seen = timestamp
