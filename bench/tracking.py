@@ -9,6 +9,8 @@ person and people without a snapshot.
   between people; two people crossing), every frame, where a tracked face belongs to the person whose tile holds its
   centre (in a cross-fade, the one with the larger weight; the frames where both show through at least a quarter are
   not scored: either person is a fair answer there).
+* The hard cuts, cross-fades, fades through black and wipes (0.48 s) in 8 orders of the four people (rotations, both
+  ways), totals, with the defaults.
 * Two people crossing, swept: every ordered pair of the four talking heads at 40, 50 and 64 frames (36 clips), totals.
   The two crossing cases above are two draws of it; a tracked face counts as on the second person when its centre
   lies in that person's tile (the one in front), which a face half hidden at the front tile's edge does by a few pixels.
@@ -137,14 +139,8 @@ def score(
 CROSSING_LENGTHS = (40, 50, 64)
 
 
-def crossing_sweep(clips: list[Path], config: PipelineConfig, quality: str) -> dict[str, Any]:
-    """Every ordered pair of ``clips`` crossing (the first in front), at each of ``CROSSING_LENGTHS`` frames: the
-    two cases above are two draws of this, and a face half hidden at the tile's edge is decided by a few pixels."""
-    runs = {
-        f"{front.stem}+{behind.stem}/{frames}": composite_case(crossing_clip(front, behind, frame_count=frames), config, quality)
-        for front, behind in itertools.permutations(clips, 2)
-        for frames in CROSSING_LENGTHS
-    }
+def _totals(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The sum of several clips' results (MOTA and IDF1: their means), the people and runs named by clip."""
     total: dict[str, Any] = {
         key: sum(r[key] for r in runs.values())
         for key in ("id_switches", "people", "snapshots", "tracks_over_two_people", "frames_on_a_second_person", "false_positives", "misses")
@@ -156,8 +152,31 @@ def crossing_sweep(clips: list[Path], config: PipelineConfig, quality: str) -> d
         people_without_snapshot=[f"{run}/{p}" for run, r in runs.items() for p in r["people_without_snapshot"]],
         people_with_several_snapshots={f"{run}/{p}": n for run, r in runs.items() for p, n in r["people_with_several_snapshots"].items()},
         runs_with_a_track_over_two_people=sorted(run for run, r in runs.items() if r["tracks_over_two_people"]),
+        runs_with_an_id_switch=sorted(run for run, r in runs.items() if r["id_switches"]),
     )
     return total
+
+
+def crossing_sweep(clips: list[Path], config: PipelineConfig, quality: str) -> dict[str, Any]:
+    """Every ordered pair of ``clips`` crossing (the first in front), at each of ``CROSSING_LENGTHS`` frames: the
+    two cases above are two draws of this, and a face half hidden at the tile's edge is decided by a few pixels."""
+    runs = {
+        f"{front.stem}+{behind.stem}/{frames}": composite_case(crossing_clip(front, behind, frame_count=frames), config, quality)
+        for front, behind in itertools.permutations(clips, 2)
+        for frames in CROSSING_LENGTHS
+    }
+    return _totals(runs)
+
+
+def shot_orders(clips: list[Path]) -> list[list[Path]]:
+    """Eight orders of ``clips``: each rotation, forwards and backwards (every person first, last and next to each other)."""
+    rotations = [clips[k:] + clips[:k] for k in range(len(clips))]
+    return rotations + [list(reversed(order)) for order in rotations]
+
+
+def order_sweep(build: Any, clips: list[Path], config: PipelineConfig, quality: str) -> dict[str, Any]:
+    """``build(clips in some order)`` for each of ``shot_orders``: the cases above in one order are one draw of these."""
+    return _totals({"/".join(p.stem for p in order): composite_case(build(order), config, quality) for order in shot_orders(clips)})
 
 
 def iou_distance(truth: np.ndarray, hyp: np.ndarray, _frame: int, min_iou: float = 0.3) -> np.ndarray:
@@ -194,7 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", default=DEFAULT_METHOD)
     parser.add_argument("--output", default="tracking")
-    parser.add_argument("--cases", default="arcade,composites,crossings", help="which of arcade, composites, crossings to run")
+    parser.add_argument("--cases", default="arcade,composites,orders,crossings", help="which of arcade, composites, orders, crossings to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     configs = {"defaults": PipelineConfig(camera_id="bench"), "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)}
@@ -230,6 +249,18 @@ def main() -> None:
                 small_faces = replace(config, detector=MTCNNConfig(min_face_size=40))
                 results[f"{clip_name}, {name}"] = composite_case(clip, small_faces, args.quality)
                 print(f"{clip_name}, {name}:", results[f"{clip_name}, {name}"], flush=True)
+    if "orders" in args.cases and heads.exists():
+        people = [heads / n for n in ("driving_d10.mp4", "driving_d11.mp4", "driving_d6.mp4", "source_s18.mp4")]
+        builds = {
+            "hard cuts": lambda order: cut_clip(order, frames_per_shot=25, side=192),
+            "cross-fades of 0.48 s": lambda order: dissolve_clip(order, frames_per_shot=25, transition_frames=12, side=192),
+            "fades through black of 0.48 s": lambda order: fade_clip(order, frames_per_shot=25, transition_frames=12, side=192),
+            "wipes of 0.48 s": lambda order: wipe_clip(order, frames_per_shot=25, transition_frames=12, side=192),
+        }
+        for build_name, build in builds.items():
+            case = f"{build_name}, 8 orders of the 4 people (totals), defaults"
+            results[case] = order_sweep(build, people, replace(configs["defaults"], detector=MTCNNConfig(min_face_size=40)), args.quality)
+            print(f"{case}:", results[case], flush=True)
     if "crossings" in args.cases and heads.exists():
         pairs = [heads / n for n in ("driving_d10.mp4", "driving_d11.mp4", "driving_d6.mp4", "source_s18.mp4")]
         for name, config in configs.items():

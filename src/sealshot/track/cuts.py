@@ -218,6 +218,10 @@ class ShotCutDetector:
         self.boundary: Boundary | None = None
         """Which test found the last frame's new shot: ``"cut"``, ``"gradual"`` (a cross-fade), ``"wipe"`` or
         ``"black"``; None: none did."""
+        self.transition_began: float | None = None
+        """At a cross-fade's or a wipe's boundary (``boundary`` ``"gradual"`` or ``"wipe"``), the time of its window's
+        first frame, the last the test compared as the old picture: the transition's first half lies after it.
+        None at any other frame."""
         self.light_changes = 0
         """Frames over the threshold that were a change of light, not a cut."""
         self.light_changed = False
@@ -242,6 +246,7 @@ class ShotCutDetector:
         previous, self._previous = self._previous, frame
         self.light_changed = False
         self.boundary = None
+        self.transition_began = None
         self.last_window_score = 0.0
         self.last_switches = None
         self.blending = self._blending_until is not None and frame.time < self._blending_until
@@ -280,6 +285,7 @@ class ShotCutDetector:
         self._since_cut = 0
         self._cut_at = timestamp
         if boundary in ("gradual", "wipe"):
+            self.transition_began = self._window[0].time
             self._gradual_armed = False
             self._blending_until = frame.time + self.gradual_window_s
             self.blending = True
