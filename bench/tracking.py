@@ -9,8 +9,8 @@ person and people without a snapshot.
   between people; two people crossing), every frame, where a tracked face belongs to the person whose tile holds its
   centre (in a cross-fade, the one with the larger weight; the frames where both show through at least a quarter are
   not scored: either person is a fair answer there).
-* The hard cuts, cross-fades, fades through black and wipes (0.48 s) in 8 orders of the four people (rotations, both
-  ways), totals, with the defaults.
+* The hard cuts, cross-fades, fades through black and wipes (0.48 s; and wipes of 0.76 s from the top) in 8 orders of
+  the four people (rotations, both ways), totals, with the defaults.
 * Two people crossing, swept: every ordered pair of the four talking heads at 40, 50 and 64 frames (36 clips), totals.
   The two crossing cases above are two draws of it; a tracked face counts as on the second person when its centre
   lies in that person's tile (the one in front), which a face half hidden at the front tile's edge does by a few pixels.
@@ -256,6 +256,7 @@ def main() -> None:
             "cross-fades of 0.48 s": lambda order: dissolve_clip(order, frames_per_shot=25, transition_frames=12, side=192),
             "fades through black of 0.48 s": lambda order: fade_clip(order, frames_per_shot=25, transition_frames=12, side=192),
             "wipes of 0.48 s": lambda order: wipe_clip(order, frames_per_shot=25, transition_frames=12, side=192),
+            "wipes of 0.76 s from the top": lambda order: wipe_clip(order, frames_per_shot=25, transition_frames=19, side=192, direction="top"),
         }
         for build_name, build in builds.items():
             case = f"{build_name}, 8 orders of the 4 people (totals), defaults"

@@ -200,8 +200,9 @@ class CameraPipeline:
             self._last_full = None
             with self._timer.measure("seal"):
                 self._close_all(self.tracker.finish(), self.cuts.transition_began if self.cuts is not None else None)
-        elif self.cuts is not None and (self.cuts.light_changed or self.cuts.fading):
+        elif self.cuts is not None and (self.cuts.light_changed or self.cuts.fading or self.cuts.transition_under_way):
             # The same scene under other light (a step, or a fade under way): same people, other colours and quality.
+            # So too while a cross-fade or a wipe goes on after its boundary: the colours learnt there mix two pictures.
             self.tracker.forget_appearance()
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)

@@ -204,15 +204,14 @@ def test_a_person_split_in_a_cross_fades_first_half_is_sealed_once(talking_heads
     assert sorted(sealed) == sorted(clip.expected_snapshots())
 
 
-DUPLICATED_BY_A_WIPE = {
-    (19, "top"): "driving_d11 twice: the wipe from the top reaches the bottom of her picture (her neck and shoulders, "
-    "which the colour cue compares) a frame after the half second of blending that follows its boundary, and her track "
-    "no longer matches the colours it learnt on that frame",
-}
-"""Wipes where a person gets a second snapshot (never a track over two people): what each is, as measured. Gone:
-(25, "top"), source_s18 once more in the last shot (her face, high in her picture, showed under a wipe from the top
-two frames before the edge reached the middle, where the boundary is found, and started a track there): a track
-that starts inside a transition's first half and ends at its boundary is no longer sealed."""
+DUPLICATED_BY_A_WIPE: dict[tuple[int, str], str] = {}
+"""Wipes where a person gets a second snapshot (never a track over two people): what each is, as measured. None now.
+Gone: (25, "top"), source_s18 once more in the last shot (her face, high in her picture, showed under a wipe from the
+top two frames before the edge reached the middle, where the boundary is found, and started a track there): a track
+that starts inside a transition's first half and ends at its boundary is no longer sealed. (19, "top"), driving_d11
+twice: the wipe reached the bottom of her picture (her neck and shoulders, which the colour cue compares) two frames
+after the half second of blending that follows its boundary, and her track no longer matched the colours it learnt
+there: the tracker now matches on motion alone until the picture stops changing (``transition_under_way``)."""
 
 
 @pytest.mark.parametrize("direction", ["left", "top", "diagonal"])

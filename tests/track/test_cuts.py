@@ -315,3 +315,31 @@ def test_a_fade_is_fading_and_the_clip_itself_and_a_slow_change_of_light_are_not
             fading_at.append(timestamp)
     changing = [at for _, at in frames if 1.27 < at <= 1.53 or 2.01 < at <= 2.25]
     assert changing and fading_at == changing
+
+
+def test_a_transition_is_under_way_from_its_boundary_until_the_picture_settles(talking_heads_dir: Path) -> None:
+    """The tracker matches on motion alone while it is (the colours of a wipe's or a cross-fade's frames mix two
+    pictures); a false boundary on a moving picture cannot keep it so for more than a second."""
+    from sealshot.evaluate.composites import dissolve_clip, wipe_clip
+
+    people = [talking_heads_dir / name for name in ("driving_d10.mp4", "driving_d11.mp4")]
+    for clip in (dissolve_clip(people, frames_per_shot=25, transition_frames=19, side=192), wipe_clip(people, 25, 19, 192, direction="top")):
+        detector = ShotCutDetector()
+        under_way = []
+        for frame in clip.frames:
+            boundary = detector.update(frame.image, frame.timestamp)
+            under_way.append(detector.transition_under_way)
+            assert not boundary or detector.transition_under_way
+        start = under_way.index(True)
+        assert 20 <= start <= 40 and 0.3 < sum(under_way) / 25 <= 1.0  # from the boundary, for less than a second
+        assert not any(under_way[start + sum(under_way) :])
+    # A boundary taken where there is none, on a fast pan (its windowed change stays over the threshold).
+    panning, picture = ShotCutDetector(), _timed_smalls(talking_heads_dir / "driving_d6.mp4")[0][0]
+    under_way = []
+    for index in range(75):
+        panning.update(np.roll(picture, 3 * index, axis=1), index / 25)
+        if index == 20:
+            panning._new_shot("gradual", panning._previous, index / 25)  # type: ignore[arg-type]
+        under_way.append(panning.transition_under_way)
+    assert panning.last_window_score > panning.gradual_threshold  # type: ignore[operator]
+    assert under_way[20:45] == [True] * 25 and not any(under_way[45:])
