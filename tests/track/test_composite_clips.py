@@ -220,14 +220,19 @@ def test_wipes_give_one_snapshot_per_person_per_shot_and_no_track_spans_two_peop
     talking_heads_dir: Path, transition_frames: int, direction: WipeDirection
 ) -> None:
     # Found only by chance before (a few frames early or late, as a cross-fade, or not at all), one track ran from a
-    # person into the next.
+    # person into the next. Two of these clips used to give a person a second snapshot (never a track over two
+    # people). (25, "top"): source_s18's face, high in her picture, showed under the wipe two frames before its edge
+    # reached the middle, where the boundary is found, and started a track there; a track that starts inside a
+    # transition's first half and ends at its boundary is no longer sealed. (19, "top"): the wipe reached the bottom
+    # of driving_d11's picture (the neck and shoulders the colour cue compares) two frames after the half second of
+    # blending, and her track no longer matched the colours it had learnt; the tracker now matches on motion alone
+    # while the transition is under way (``ShotCutDetector.transition_under_way``).
     clip = wipe_clip([talking_heads_dir / name for name in PEOPLE], frames_per_shot=25, transition_frames=transition_frames, side=192, direction=direction)
     pipeline, sealed, people_per_track = _run(clip)
     assert all(len(people) == 1 and None not in people for people in people_per_track.values()), people_per_track
     assert len(pipeline.cut_frames) == len(_shot_changes(clip))
     assert set(sealed) == clip.expected_snapshots()  # everyone, in their own shot
-    duplicates = len(sealed) - len(clip.expected_snapshots())
-    assert duplicates == (1 if (transition_frames, direction) in DUPLICATED_BY_A_WIPE else 0), sorted(sealed)
+    assert len(sealed) == len(clip.expected_snapshots()), sorted(sealed)  # and no one twice
 
 
 @pytest.mark.parametrize("transition_frames", [19, 25])

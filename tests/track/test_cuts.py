@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sealshot.errors import InputError
+from sealshot.evaluate.composites import dissolve_clip, wipe_clip
 from sealshot.track.cuts import ShotCutDetector, blend_residual, small_frame, switch_residual
 from sealshot.video import open_source
 
@@ -320,8 +321,6 @@ def test_a_fade_is_fading_and_the_clip_itself_and_a_slow_change_of_light_are_not
 def test_a_transition_is_under_way_from_its_boundary_until_the_picture_settles(talking_heads_dir: Path) -> None:
     """The tracker matches on motion alone while it is (the colours of a wipe's or a cross-fade's frames mix two
     pictures); a false boundary on a moving picture cannot keep it so for more than a second."""
-    from sealshot.evaluate.composites import dissolve_clip, wipe_clip
-
     people = [talking_heads_dir / name for name in ("driving_d10.mp4", "driving_d11.mp4")]
     for clip in (dissolve_clip(people, frames_per_shot=25, transition_frames=19, side=192), wipe_clip(people, 25, 19, 192, direction="top")):
         detector = ShotCutDetector()

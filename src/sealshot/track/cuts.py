@@ -210,8 +210,7 @@ class ShotCutDetector:
         self._black_stretch_open = False
         """Whether the current stretch of black frames started a shot, and the first lit frame after it starts another."""
         self._blending_until: float | None = None
-        self._transition_at: float | None = None
-        """When the last cross-fade's or wipe's boundary was found."""
+        """``gradual_window_s`` after the last cross-fade's or wipe's boundary; None after any other boundary."""
         self.last_score = 0.0
         self.last_window_score = 0.0
         """The windowed change (before light compensation) of the last frame; 0 when there was no window."""
@@ -288,9 +287,9 @@ class ShotCutDetector:
         middle): the windowed change has not fallen back under ``gradual_threshold`` since, for at most twice
         ``gradual_window_s`` (a cross-fade of a second ends half a second after its boundary, and leaves the window
         half a second later; movement after a boundary found where there was none keeps the change up)."""
-        if self._gradual_armed or self._transition_at is None or self._previous is None:
+        if self._gradual_armed or self._blending_until is None or self._previous is None:
             return False
-        return self._previous.time - self._transition_at < 2 * self.gradual_window_s
+        return self._previous.time < self._blending_until + self.gradual_window_s
 
     def _new_shot(self, boundary: Boundary, frame: _WindowFrame, timestamp: float | None) -> bool:
         self.boundary = boundary
@@ -298,7 +297,6 @@ class ShotCutDetector:
         self._cut_at = timestamp
         if boundary in ("gradual", "wipe"):
             self.transition_began = self._window[0].time
-            self._transition_at = frame.time
             self._gradual_armed = False
             self._blending_until = frame.time + self.gradual_window_s
             self.blending = True
