@@ -9,9 +9,11 @@ In one run, on the shared 1080p arcade clip and a 720p copy of it (made with ffm
   R/O-Net refinement of the tracks in between, motion gating; with two or more lanes each due full detection
   started ahead on a thread of its own, ``PipelineConfig.detect_ahead``; every face scored, ``score_every`` 1),
   decoding on a background thread, through
-  ``CameraPipeline.process_stream`` as ``run`` does.
+  ``CameraPipeline.process_stream`` as ``run`` does;
+* **fast path, --detector yunet**: the same with YuNet on every frame instead of MTCNN (``PipelineConfig.using_yunet``),
+  each frame's detection started beside the frame before it.
 
-Each pipeline row seals into a real vault. Person recall of the fast path against the baseline (every-frame
+Each pipeline row seals into a real vault. Person recall of each fast path against the baseline (every-frame
 detection at full resolution is the reference) and the quality gap of the chosen crops are measured on the
 arcade clips and the talking-head clips. The machine may be shared: wall-clock fps then depends on the load,
 so CPU milliseconds per frame (``time.process_time``, all threads) are reported too.
@@ -43,7 +45,7 @@ import numpy as np
 import torch
 
 from sealshot.config import PipelineConfig
-from sealshot.detect import MTCNNConfig, MTCNNDetector
+from sealshot.detect import MTCNNConfig
 from sealshot.pipeline import CameraPipeline, SnapshotSink
 from sealshot.quality import DEFAULT_METHOD, get_quality
 from sealshot.track.tracker import iou_matrix
@@ -98,7 +100,7 @@ def decode_only(clip: Path) -> dict[str, Any]:
 def run_pipeline(name: str, clip: Path, config: PipelineConfig, quality: str, sink: SnapshotSink, max_frames: int | None = None) -> PipelineRun:
     config = dataclasses.replace(config, lanes=LANES)
     # Frame 0 now: people "seen" in 1970 would be past the vault's retention, and not sealed.
-    pipeline = CameraPipeline(config, get_quality(quality), sink, time.time(), detector=MTCNNDetector(config.detector))
+    pipeline = CameraPipeline(config, get_quality(quality), sink, time.time(), detector=config.create_detector())
     faces: dict[int, dict[int, tuple[np.ndarray, float]]] = {}
     wall, cpu = time.perf_counter(), time.process_time()
     frames = prefetch(open_source(clip))
@@ -235,6 +237,7 @@ def main() -> None:
     if not args.clip.exists():
         raise SystemExit(f"clip not found: {args.clip} (the shared data belongs beside the repository)")
     fast = PipelineConfig(camera_id="bench")
+    fast_settings = {"fast path (defaults)": fast, "fast path, --detector yunet": fast.using_yunet()}
     folder = Path(tempfile.mkdtemp(prefix="sealshot-bench-"))
     sinks = vault_sink_factory(folder)
     clips = {"1080p": args.clip, "720p": make_720p(args.clip, folder)}
@@ -245,37 +248,37 @@ def main() -> None:
     for method in methods:
         sections: dict[str, Any] = {}
         for label, clip in clips.items():
-            print(f"[{method} {label}] baseline, fast path ...", flush=True)
+            print(f"[{method} {label}] baseline, fast paths ...", flush=True)
             ceiling, package = ceilings[label], packages[label]
             baseline = run_pipeline("baseline: full MTCNN every frame, full resolution", clip, BASELINE, method, sinks(f"{method}-{label}-baseline"))
-            fast_run = run_pipeline("fast path (defaults)", clip, fast, method, sinks(f"{method}-{label}-fast"))
-            fast_row = fast_run.row()
-            fast_row["x_decode_only"] = round(fast_row["fps"] / ceiling["fps"], 3)
-            fast_row["x_baseline"] = round(fast_row["fps"] / baseline.row()["fps"], 2)
-            fast_row["x_baseline_cpu"] = round(baseline.row()["cpu_ms_per_frame"] / fast_row["cpu_ms_per_frame"], 2)
-            sections[label] = {
-                "clip": clip.name,
-                "rows": [ceiling, baseline.row()] + ([package] if package else []) + [fast_row],
-                "recall": person_recall(baseline, fast_run),
-            }
+            rows, recalls = [], {}
+            for setting, config in fast_settings.items():
+                fast_run = run_pipeline(setting, clip, config, method, sinks(f"{method}-{label}-{config.face_detector}"))
+                fast_row = fast_run.row()
+                fast_row["x_decode_only"] = round(fast_row["fps"] / ceiling["fps"], 3)
+                fast_row["x_baseline"] = round(fast_row["fps"] / baseline.row()["fps"], 2)
+                fast_row["x_baseline_cpu"] = round(baseline.row()["cpu_ms_per_frame"] / fast_row["cpu_ms_per_frame"], 2)
+                rows.append(fast_row)
+                recalls[setting] = person_recall(baseline, fast_run)
+            sections[label] = {"clip": clip.name, "rows": [ceiling, baseline.row()] + ([package] if package else []) + rows, "recall": recalls}
             print(json.dumps({k: v for k, v in sections[label].items() if k != "recall"}, indent=1), flush=True)
-            print("recall", {k: v for k, v in sections[label]["recall"].items() if k != "people"}, flush=True)
-        talking: dict[str, Any] = {}
+            for setting, recall in recalls.items():
+                print("recall", setting, {k: v for k, v in recall.items() if k != "people"}, flush=True)
+        talking: dict[str, dict[str, Any]] = {setting: {} for setting in fast_settings}
         if args.talking_frames:
             for path in sorted((DATA / "talking-heads").glob("*.mp4")):
                 reference = run_pipeline("reference", path, BASELINE, method, sinks(f"{method}-{path.stem}-baseline"), args.talking_frames)
-                fast_run = run_pipeline("fast", path, fast, method, sinks(f"{method}-{path.stem}-fast"), args.talking_frames)
-                talking[path.name] = person_recall(reference, fast_run)
-                print(path.name, {k: v for k, v in talking[path.name].items() if k != "people"}, flush=True)
-        all_recalls = [s["recall"] for s in sections.values()] + list(talking.values())
-        people = sum(r["reference_people"] for r in all_recalls)
-        found = sum(r["found"] for r in all_recalls)
-        per_method[method] = {
-            "default": method == DEFAULT_METHOD,
-            "sections": sections,
-            "talking_heads": talking,
-            "overall_recall": {"reference_people": people, "found": found, "recall": round(found / max(people, 1), 4)},
-        }
+                for setting, config in fast_settings.items():
+                    fast_run = run_pipeline(setting, path, config, method, sinks(f"{method}-{path.stem}-{config.face_detector}"), args.talking_frames)
+                    talking[setting][path.name] = person_recall(reference, fast_run)
+                    print(path.name, setting, {k: v for k, v in talking[setting][path.name].items() if k != "people"}, flush=True)
+        overall = {}
+        for setting in fast_settings:
+            all_recalls = [s["recall"][setting] for s in sections.values()] + list(talking[setting].values())
+            people = sum(r["reference_people"] for r in all_recalls)
+            found = sum(r["found"] for r in all_recalls)
+            overall[setting] = {"reference_people": people, "found": found, "recall": round(found / max(people, 1), 4)}
+        per_method[method] = {"default": method == DEFAULT_METHOD, "sections": sections, "talking_heads": talking, "overall_recall": overall}
     result = {
         "quality_methods": methods,
         "default_quality": DEFAULT_METHOD,
@@ -286,7 +289,7 @@ def main() -> None:
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "note": "machine shared with other engineers' jobs: wall-clock fps depend on the load; CPU ms per frame less so",
-        "fast_path": {k: v for k, v in vars(fast).items() if k not in ("detector", "tracker")} | {"lanes": LANES, "detector": vars(fast.detector)},
+        "fast_path": {k: v for k, v in vars(fast).items() if k not in ("detector", "tracker", "yunet")} | {"lanes": LANES, "detector": vars(fast.detector), "yunet": vars(fast.yunet)},
         "methods": per_method,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -318,19 +321,21 @@ def main() -> None:
                 )
     lines += [
         "",
-        "| quality | clip | reference people | found by the fast path | recall | median quality gap | worst gap | median rank | worst rank |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| quality | fast path | clip | reference people | found by the fast path | recall | median quality gap | worst gap | median rank | worst rank |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, outcome in per_method.items():
-        recalls = {f"arcade {k}": v["recall"] for k, v in outcome["sections"].items()} | outcome["talking_heads"]
-        for name, r in recalls.items():
-            lines.append(
-                f"| {method} | {name} | {r['reference_people']} | {r['found']} | {r['recall']} | {r['median_quality_gap']} | {r['worst_quality_gap']} | {r['median_rank']} | {r['worst_rank']} |"
-            )
+        for setting in fast_settings:
+            recalls = {f"arcade {k}": v["recall"][setting] for k, v in outcome["sections"].items()} | outcome["talking_heads"][setting]
+            for name, r in recalls.items():
+                lines.append(
+                    f"| {method} | {setting} | {name} | {r['reference_people']} | {r['found']} | {r['recall']} | {r['median_quality_gap']} | "
+                    f"{r['worst_quality_gap']} | {r['median_rank']} | {r['worst_rank']} |"
+                )
     lines.append("")
     for method, outcome in per_method.items():
-        overall = outcome["overall_recall"]
-        lines.append(f"Overall person recall with `{method}`: {overall['found']}/{overall['reference_people']} = {overall['recall']}.")
+        for setting, overall in outcome["overall_recall"].items():
+            lines.append(f"Overall person recall with `{method}`, {setting}: {overall['found']}/{overall['reference_people']} = {overall['recall']}.")
     (RESULTS / f"{args.output}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

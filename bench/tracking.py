@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from sealshot.config import PipelineConfig
-from sealshot.detect import MTCNNConfig, MTCNNDetector
+from sealshot.detect import MTCNNConfig
 from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip, dissolve_clip, fade_clip, wipe_clip
 from sealshot.pipeline import CameraPipeline
 from sealshot.quality import DEFAULT_METHOD, get_quality
@@ -84,7 +84,7 @@ def load_mot(path: Path) -> dict[int, list[tuple[int, np.ndarray]]]:
 def track(frames: Iterable[Frame], config: PipelineConfig, quality: str) -> tuple[dict[int, list[tuple[int, np.ndarray]]], list[Mapping[str, Any]]]:
     """Frame index → [(track id, box)] of every tracked face, and the sealed snapshots' metadata."""
     sink = MetadataSink()
-    pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=MTCNNDetector(config.detector))
+    pipeline = CameraPipeline(config, get_quality(quality), sink, 0.0, detector=config.create_detector())
     hypotheses: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for frame in frames:
         for face in pipeline.process(frame).faces:
@@ -216,7 +216,11 @@ def main() -> None:
     parser.add_argument("--cases", default="arcade,composites,orders,crossings", help="which of arcade, composites, orders, crossings to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    configs = {"defaults": PipelineConfig(camera_id="bench"), "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)}
+    configs = {
+        "defaults": PipelineConfig(camera_id="bench"),
+        "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER),
+        "--detector yunet": PipelineConfig(camera_id="bench").using_yunet(),
+    }
     every_frame = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None, chained_pyramid=False), detect_every=1, motion_threshold=None)
     results: dict[str, dict[str, Any]] = {}
     arcade = DATA / "arcade-walkers-1080p.mp4"
@@ -231,6 +235,7 @@ def main() -> None:
     talking_heads = [heads / name for name in ("driving_d10.mp4", "driving_d11.mp4", "driving_d6.mp4", "source_s18.mp4")]
     # The composites' faces fill their tiles: detection from 40 pixels up.
     small_faces = {name: replace(config, detector=MTCNNConfig(min_face_size=40)) for name, config in configs.items()}
+    sweeps = {name: config for name, config in small_faces.items() if name != "--detector yunet"}
     if "composites" in args.cases and heads.exists():
         clips = {
             "hard cuts (4 people + a revisit)": cut_clip(talking_heads, frames_per_shot=25, side=192),
@@ -261,7 +266,7 @@ def main() -> None:
             results[case] = order_sweep(build, talking_heads, small_faces["defaults"], args.quality)
             print(f"{case}:", results[case], flush=True)
     if "crossings" in args.cases and heads.exists():
-        for name, config in small_faces.items():
+        for name, config in sweeps.items():
             case = f"two people crossing, all 12 ordered pairs x {'/'.join(map(str, CROSSING_LENGTHS))} frames (totals), {name}"
             results[case] = crossing_sweep(talking_heads, config, args.quality)
             print(f"{case}:", results[case], flush=True)

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
-from sealshot.detect.config import MTCNNConfig
+from sealshot.detect.config import DETECTORS, MTCNNConfig
 from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
 from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
@@ -52,6 +52,10 @@ def run(
     camera_key: Optional[Path] = typer.Option(None, "--camera-key", help="The camera's Ed25519 signing key (default: the vault's key for this camera)."),
     start_time: Optional[str] = typer.Option(
         None, "--start-time", help="ISO 8601 time of the first frame of a video file or folder (default: the container's creation time, else the file's modification time minus its duration)."
+    ),
+    detector: str = typer.Option(
+        _PIPELINE.face_detector, "--detector",
+        help=f"Face detector: {' or '.join(DETECTORS)}. yunet is several times faster and runs on every frame (the MTCNN options below then do not apply).",
     ),
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
@@ -106,19 +110,22 @@ def run(
         from sealshot.quality.calibration import load_calibration
 
         load_calibration(calibration, method.name)  # a wrong or unreadable file stops here (exit 2), before any source
-    config = RunConfig(
-        pipeline=PipelineConfig(
-            detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
-            tracker=TrackerConfig(
-                max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score, cut_threshold=cut_threshold or None
-            ),
-            detect_every=detect_every,
-            motion_threshold=motion_threshold or None,
-            calibration=calibration,
-            not_usable_below=not_usable_below,
-            clip_seconds=clip_seconds,
-            lanes=max(1, threads),
+    if detector not in DETECTORS:
+        raise typer.BadParameter(f"{detector!r} is not a face detector; choose one of {', '.join(DETECTORS)}", param_hint="--detector")
+    pipeline = PipelineConfig(
+        detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
+        tracker=TrackerConfig(
+            max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score, cut_threshold=cut_threshold or None
         ),
+        detect_every=detect_every,
+        motion_threshold=motion_threshold or None,
+        calibration=calibration,
+        not_usable_below=not_usable_below,
+        clip_seconds=clip_seconds,
+        lanes=max(1, threads),
+    )
+    config = RunConfig(
+        pipeline=pipeline.using_yunet() if detector == "yunet" else pipeline,
         camera=camera,
         preview=preview,
         timeline=timeline,

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sealshot.detect.config import MTCNNConfig
+from sealshot.detect.config import DETECTORS, MTCNNConfig, YuNetConfig
 from sealshot.errors import InputError
 from sealshot.quality.calibration import NOT_USABLE_BELOW
 from sealshot.track.config import TrackerConfig
+
+if TYPE_CHECKING:
+    from sealshot.detect.types import FaceDetector
 
 MAX_CAMERA_ID_LENGTH = 64
 CAMERA_ID = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_CAMERA_ID_LENGTH}}}")
@@ -33,7 +37,11 @@ def fit_camera_id(name: str, source: str) -> str:
 @dataclass
 class PipelineConfig:
     camera_id: str = "camera-1"
+    face_detector: str = "mtcnn"
+    """Which detector runs (``sealshot.detect.config.DETECTORS``): ``mtcnn``, the paper's, with ``detector``'s
+    settings; or ``yunet``, with ``yunet``'s (``using_yunet`` also sets the pipeline settings it is meant to run with)."""
     detector: MTCNNConfig = field(default_factory=MTCNNConfig)
+    yunet: YuNetConfig = field(default_factory=YuNetConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     detect_every: int = 10
     """Run the full detector every N frames; in between only refine the tracks' predicted boxes."""
@@ -94,8 +102,27 @@ class PipelineConfig:
     clip_jpeg_quality: int = 80
     """JPEG quality (0-100) of the clip's frames."""
 
+    def using_yunet(self) -> "PipelineConfig":
+        """These settings with YuNet as the detector, run as ``YuNetConfig`` says (on every frame, its own false-alarm
+        level) where ``detect_every`` and the tracker's ``min_peak_score`` are still MTCNN's defaults; a value set
+        otherwise is kept. A due detection is never put off for lack of motion: refining the tracks would cost as much
+        as YuNet on the whole frame."""
+        default, tracker = PipelineConfig(), self.tracker
+        detect_every = self.yunet.detect_every if self.detect_every == default.detect_every else self.detect_every
+        if tracker.min_peak_score == default.tracker.min_peak_score:
+            tracker = replace(tracker, min_peak_score=self.yunet.min_peak_score)
+        return replace(self, face_detector="yunet", detect_every=detect_every, tracker=tracker, motion_threshold=None)
+
+    def create_detector(self) -> "FaceDetector":
+        """A new detector of ``face_detector``'s kind with its settings (loads its weights, and PyTorch or ONNX Runtime)."""
+        from sealshot.detect.registry import create_detector
+
+        return create_detector(self.face_detector, self.detector, self.yunet)
+
     def __post_init__(self) -> None:
         """``InputError`` naming the setting when a value cannot work."""
+        if self.face_detector not in DETECTORS:
+            raise InputError(f"face_detector must be one of {', '.join(DETECTORS)}, not {self.face_detector!r}")
         for name, count in (("detect_every", self.detect_every), ("lanes", self.lanes), ("timeline_points", self.timeline_points)):
             if count < 1:
                 raise InputError(f"{name} must be at least 1, not {count!r}")

@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 
 from sealshot.config import PipelineConfig
-from sealshot.detect import MTCNNDetector, crop_box
+from sealshot.detect import crop_box
 from sealshot.detect.ahead import DetectionsAhead
 from sealshot.detect.lanes import Lanes, split_evenly
-from sealshot.detect.types import Detections
+from sealshot.detect.types import Detections, FaceDetector
 from sealshot.errors import VaultError
 from sealshot.ledger import Box, FrameResult, TrackedFace, TrackLedger, TrackSummary
 from sealshot.quality import Assessment, FaceBatch, FailureReason, QualityMethod, assess
@@ -87,7 +87,7 @@ class CameraPipeline:
         quality: QualityMethod,
         sink: SnapshotSink,
         started_at_utc: float,
-        detector: MTCNNDetector | None = None,
+        detector: FaceDetector | None = None,
         started_at_source: str | None = None,
         on_track_closed: Callable[[TrackSummary], None] | None = None,
     ) -> None:
@@ -103,7 +103,7 @@ class CameraPipeline:
         self.started_at_source = started_at_source
         self.calibration = calibration_for(quality.name, config.calibration)
         self.lanes = Lanes(config.lanes)
-        detector = detector or MTCNNDetector(config.detector)
+        detector = detector or config.create_detector()
         # A detector shared between pipelines (one per source of a run) is not changed: this pipeline's view of it
         # runs on this pipeline's lanes, which ``finish`` closes.
         self.detector = detector.on_lanes(self.lanes) if self.lanes.count > 1 else detector
@@ -187,6 +187,8 @@ class CameraPipeline:
             return
         due = self._last_full[0] + max(1, self.config.detect_every)
         position = due - (self.frames_processed + 1)
+        if self.config.detect_every == 1:  # every frame is due: start the one after the frame about to be processed
+            position, due = 1, self.frames_processed + 2
         if 0 < position < len(upcoming):  # at 0 the caller would only wait for it: the lanes share it instead
             self._ahead.start(due, upcoming[position].image)
 

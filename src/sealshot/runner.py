@@ -26,7 +26,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, NOT_IN_CAMERA_ID, PipelineConfig, RunConfig, fit_camera_id
-from sealshot.detect import MTCNNDetector
+from sealshot.detect.types import FaceDetector
 from sealshot.errors import InputError, SourceError, VaultError, signal_exit_code
 from sealshot.ledger import FrameResult
 from sealshot.pipeline import CameraPipeline, SnapshotSink
@@ -203,7 +203,7 @@ def run_source(
     config: RunConfig,
     quality: QualityMethod,
     sink_factory: SinkFactory,
-    detector: MTCNNDetector,
+    detector: FaceDetector,
     stop: StopRequest,
     console: Console,
     preview: Path | None = None,
@@ -294,7 +294,7 @@ def run_sources(
     quality: QualityMethod,
     sink_factory: SinkFactory,
     *,
-    detector: MTCNNDetector | None = None,
+    detector: FaceDetector | None = None,
     stop: StopRequest | None = None,
     console: Console | None = None,
 ) -> list[SourceReport]:
@@ -308,7 +308,7 @@ def run_sources(
     before any work.
     """
     camera_ids = [camera_id_for(source, config.camera, index, len(sources)) for index, source in enumerate(sources)]
-    detector = detector if detector is not None else MTCNNDetector(config.pipeline.detector)
+    detector = detector if detector is not None else config.pipeline.create_detector()
     stop = stop if stop is not None else StopRequest()  # not ``or``: a StopRequest not yet signalled is falsy
     console = console if console is not None else Console(stderr=True)
     reports: list[SourceReport] = []

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from sealshot.batch.plan import ChunkSpec
 from sealshot.config import PipelineConfig, RunConfig
-from sealshot.detect import MTCNNDetector
+from sealshot.detect.types import FaceDetector
 from sealshot.errors import SealshotError
 from sealshot.pipeline import SnapshotSink
 from sealshot.quality import get_quality
@@ -144,14 +144,14 @@ def portable_location(location: str) -> str:
     return location if "://" in location else os.path.abspath(location)
 
 
-_DETECTORS: dict[str, MTCNNDetector] = {}
+_DETECTORS: dict[str, FaceDetector] = {}
 """One detector per setting and process: a Ray worker runs many chunks and loads the models once."""
 
 
-def detector_for(config: PipelineConfig) -> MTCNNDetector:
-    key = repr(config.detector)
+def detector_for(config: PipelineConfig) -> FaceDetector:
+    key = repr((config.face_detector, config.detector if config.face_detector == "mtcnn" else config.yunet))
     if key not in _DETECTORS:
-        _DETECTORS[key] = MTCNNDetector(config.detector)
+        _DETECTORS[key] = config.create_detector()
     return _DETECTORS[key]
 
 

@@ -13,8 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from sealshot.detect.lanes import Lanes
-from sealshot.detect.mtcnn import MTCNNDetector
-from sealshot.detect.types import Detections
+from sealshot.detect.types import Detections, FaceDetector
 
 THREAD_NAME = "sealshot-detect-ahead"
 
@@ -25,7 +24,7 @@ class DetectionsAhead:
     One thread runs them in the order they were started, each on one lane (PyTorch single-threaded there).
     """
 
-    def __init__(self, detector: MTCNNDetector) -> None:
+    def __init__(self, detector: FaceDetector) -> None:
         self._detector = detector.on_lanes(Lanes(1))
         self._executor: ThreadPoolExecutor | None = None
         self._started: dict[int, Future[Detections]] = {}

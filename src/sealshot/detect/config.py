@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from sealshot.errors import InputError
 
 
+DETECTORS = ("mtcnn", "yunet")
+"""The face detectors a pipeline may run (``PipelineConfig.face_detector``, ``run --detector``): MTCNN, the paper's
+(the default), and YuNet, faster and run on every frame (``YuNetConfig``)."""
+
+
 @dataclass
 class MTCNNConfig:
     """Detector parameters a user may tune.
@@ -42,3 +47,37 @@ class MTCNNConfig:
         for name, side in (("detect_max_side", self.detect_max_side), ("largest_side", self.largest_side)):
             if side is not None and side < 1:
                 raise InputError(f"{name} must be at least 1 pixel, not {side!r}")
+
+
+@dataclass
+class YuNetConfig:
+    """The optional YuNet detector (``sealshot.detect.yunet``, ``run --detector yunet``) and the pipeline settings it
+    runs with there.
+
+    YuNet finds a face and its five points in one pass of a 75,856-parameter network, about 5 ms for a 640-pixel frame
+    on one core (ONNX Runtime): cheap enough to run on every frame, so that a new face is found on the frame it appears
+    and not at the next full detection. Its scores sit lower than MTCNN's O-Net (real faces 0.7-0.93), hence its own
+    false-alarm level.
+    """
+
+    max_side: int = 640
+    """Frames whose longer side exceeds this are downscaled to it (area interpolation) before detection; YuNet finds
+    faces from about 10 pixels at that scale (20 pixels of a 720p frame, 30 of a 1080p one)."""
+    score_threshold: float = 0.6
+    """Detections scoring below this are dropped (OpenCV's ``FaceDetectorYN`` default is 0.9; 0.6 keeps faces in
+    profile and blurred by motion, which the tracker's peak test below then sorts from false alarms)."""
+    nms_iou: float = 0.3
+    detect_every: int = 1
+    """``PipelineConfig.detect_every`` under ``--detector yunet``: every frame."""
+    min_peak_score: float = 0.7
+    """``TrackerConfig.min_peak_score`` under ``--detector yunet``: a track whose YuNet score never reached this is a
+    false alarm (the arcade clip's fast walker in profile peaks at 0.86, MTCNN's 0.95 is out of YuNet's range)."""
+
+    def __post_init__(self) -> None:
+        if self.max_side < 32:
+            raise InputError(f"max_side must be at least 32 pixels, not {self.max_side!r}")
+        for name, value in (("score_threshold", self.score_threshold), ("nms_iou", self.nms_iou), ("min_peak_score", self.min_peak_score)):
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"{name} must be from 0 to 1, not {value!r}")
+        if self.detect_every < 1:
+            raise InputError(f"detect_every must be at least 1, not {self.detect_every!r}")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sealshot.detect.lanes import Lanes
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,33 @@ class Detections:
     @classmethod
     def empty(cls) -> "Detections":
         return cls()
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box of ``a`` (rows) with every box of ``b`` (columns), ``x1, y1, x2, y2``."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+class FaceDetector(Protocol):
+    """What the camera pipeline needs of a detector (``MTCNNDetector``, ``YuNetDetector``; ``create_detector``)."""
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        """Every face of each RGB uint8 frame."""
+        ...
+
+    def refine(self, frame: np.ndarray, boxes: np.ndarray) -> Detections:
+        """The faces at or near ``boxes`` (a tracker's predictions), between full detections."""
+        ...
+
+    def on_lanes(self, lanes: "Lanes") -> "FaceDetector":
+        """The same detector, its work shared between ``lanes``."""
+        ...

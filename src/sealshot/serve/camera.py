@@ -198,7 +198,6 @@ def camera_main(settings: CameraSettings, queue: "Queue[dict[str, Any]] | None" 
 
 def _run(settings: CameraSettings, stop: _Stop, status: Status) -> int:
     set_thread_budget(settings)
-    from sealshot.detect import MTCNNDetector
     from sealshot.pipeline import CameraPipeline
     from sealshot.quality import get_quality
     from sealshot.vault import CameraSealer
@@ -208,7 +207,7 @@ def _run(settings: CameraSettings, stop: _Stop, status: Status) -> int:
     sink = CameraSealer.open(settings.vault, settings.recipient, settings.camera_id, camera_key=settings.camera_key)
     try:
         quality = get_quality(settings.quality)
-        detector = MTCNNDetector(config.detector)
+        detector = config.create_detector()
     except BaseException:
         sink.close()
         raise

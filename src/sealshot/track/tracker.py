@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sealshot.detect.types import Detections
+from sealshot.detect.types import Detections, iou_matrix
 from sealshot.track.assignment import linear_sum_assignment
 from sealshot.track.appearance import appearance_distance
 from sealshot.track.config import TrackerConfig
@@ -30,19 +30,6 @@ was half hidden for two frames after its return, quality -0.5 and -0.8 against i
 second, it started a second track and was sealed twice)."""
 _PREDICTED_FOR_S = 0.25
 """For this long after its last match, a track with a velocity is trusted to be where its motion model puts it."""
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def centre_distance_matrix(predicted: np.ndarray, detected: np.ndarray) -> np.ndarray:

@@ -1,0 +1,94 @@
+"""YuNet (Wu, Peng and Yu 2023), an optional detector much faster than MTCNN: one small network on the whole frame
+gives each face's box, five points and a score. MIT-licensed weights ship in ``weights/`` (``LICENSE-yunet.md``);
+ONNX Runtime runs them, single-threaded (the pipeline's lanes are the parallelism).
+
+The decoding of the network's outputs (three strides, a score from class and objectness, box and points relative to
+each grid cell) is that of OpenCV's ``FaceDetectorYN``, which gives the same detections from the same file.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from sealshot.detect.config import YuNetConfig
+from sealshot.detect.lanes import Lanes
+from sealshot.detect.mtcnn import nms
+from sealshot.detect.types import Detections, iou_matrix
+
+_WEIGHTS = "sealshot.detect.weights"
+WEIGHTS_FILE = "yunet-2023mar.onnx"
+_STRIDES = (8, 16, 32)
+_REFINE_MIN_IOU = 0.3
+
+
+class YuNetDetector:
+    """``detect`` runs YuNet on each whole frame; ``refine`` does the same and keeps the faces over the boxes given."""
+
+    def __init__(self, config: YuNetConfig | None = None) -> None:
+        import onnxruntime
+
+        self.config = config or YuNetConfig()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        model = resources.files(_WEIGHTS).joinpath(WEIGHTS_FILE).read_bytes()
+        self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self._outputs = [output.name for output in self._session.get_outputs()]
+
+    def on_lanes(self, lanes: Lanes) -> "YuNetDetector":
+        """This detector: each call runs on the thread that makes it (an ONNX Runtime session may be run from several)."""
+        return self
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        """Faces in RGB uint8 frames, one ``Detections`` per frame (landmarks in MTCNN's order: the eye on the image's
+        left first, then the other, the nose, the mouth corners left and right)."""
+        return [self._detect_one(frame) for frame in frames]
+
+    def refine(self, frame: np.ndarray, boxes: np.ndarray) -> Detections:
+        """The faces of a whole-frame detection that overlap ``boxes`` (a tracker's predictions)."""
+        found = self._detect_one(frame)
+        if len(found) == 0 or len(boxes) == 0:
+            return Detections.empty()
+        overlap = iou_matrix(found.boxes, np.asarray(boxes, np.float32)[:, :4]).max(axis=1)
+        return found[np.flatnonzero(overlap >= _REFINE_MIN_IOU)]
+
+    def _detect_one(self, frame: np.ndarray) -> Detections:
+        height, width = frame.shape[:2]
+        scale = min(1.0, self.config.max_side / max(height, width))
+        resized_w, resized_h = max(1, round(width * scale)), max(1, round(height * scale))
+        image = cv2.resize(frame, (resized_w, resized_h), interpolation=cv2.INTER_AREA) if scale < 1.0 else frame
+        padded_w, padded_h = -(-resized_w // 32) * 32, -(-resized_h // 32) * 32
+        blob = np.zeros((1, 3, padded_h, padded_w), np.float32)
+        blob[0, :, :resized_h, :resized_w] = image[:, :, ::-1].transpose(2, 0, 1)  # the network takes BGR, 0-255
+        outputs = dict(zip(self._outputs, self._session.run(self._outputs, {"input": blob})))
+        boxes, scores, points = [], [], []
+        for stride in _STRIDES:
+            columns = padded_w // stride
+            score = np.sqrt(np.clip(outputs[f"cls_{stride}"][0, :, 0], 0, 1) * np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1))
+            cells = np.flatnonzero(score >= self.config.score_threshold)
+            if len(cells) == 0:
+                continue
+            row, column = np.divmod(cells, columns)
+            box = outputs[f"bbox_{stride}"][0, cells]
+            centre_x, centre_y = (column + box[:, 0]) * stride, (row + box[:, 1]) * stride
+            half_w, half_h = np.exp(box[:, 2]) * stride / 2, np.exp(box[:, 3]) * stride / 2
+            boxes.append(np.c_[centre_x - half_w, centre_y - half_h, centre_x + half_w, centre_y + half_h])
+            scores.append(score[cells])
+            offsets = outputs[f"kps_{stride}"][0, cells].reshape(-1, 5, 2)
+            points.append(np.stack([(offsets[:, :, 0] + column[:, None]) * stride, (offsets[:, :, 1] + row[:, None]) * stride], axis=2))
+        if not boxes:
+            return Detections.empty()
+        all_boxes, all_scores, all_points = np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
+        keep = nms(np.c_[all_boxes, all_scores], all_scores, self.config.nms_iou)
+        keep = keep[np.argsort(-all_scores[keep], kind="stable")]
+        return Detections(
+            boxes=(all_boxes[keep] / scale).astype(np.float32),
+            scores=all_scores[keep].astype(np.float32),
+            landmarks=(all_points[keep] / scale).astype(np.float32),
+        )
+
