@@ -44,6 +44,10 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
     assert lobby.clip_seconds == 0 and lobby.pipeline().clip_seconds == 0  # no clip unless asked for
     path.write_text(GOOD.replace("threads = 2", "clip_seconds = 2"))
     assert [camera.pipeline().clip_seconds for camera in load_config(path).cameras] == [2, 2]
+    assert lobby.pipeline().face_detector == "mtcnn"
+    path.write_text(GOOD.replace("detect_every = 3", 'detector = "yunet"'))
+    yunet = load_config(path).cameras[1].pipeline()
+    assert (yunet.face_detector, yunet.detect_every, yunet.tracker.min_peak_score) == ("yunet", 1, 0.7)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +69,7 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
         (lambda t: t.replace("threads = 2", "min_peak_score = 95"), r"cameras.toml:4: min_peak_score must be from 0 to 1, not 95"),
         (lambda t: t.replace("threads = 2", "thresholds = [0.6, 0.7, 70]"), r"cameras.toml:4: thresholds must be three numbers from 0 to 1"),
         (lambda t: t.replace("threads = 2", "read_timeout_s = 0"), r"cameras.toml:4: read_timeout_s must be more than 0, not 0"),
+        (lambda t: t.replace("detect_every = 3", 'detector = "retina"'), r"cameras.toml:13: \[\[camera\]\] #2: detector must be one of mtcnn, yunet, not 'retina'"),
     ],
 )
 def test_mistakes_name_the_line_and_key(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Collection
 
 from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, MAX_CLIP_SECONDS, NOT_IN_CAMERA_ID, PipelineConfig, fit_camera_id
-from sealshot.detect.config import MTCNNConfig
+from sealshot.detect.config import DETECTORS, MTCNNConfig
 from sealshot.errors import InputError
 from sealshot.quality.registry import DEFAULT_METHOD
 from sealshot.track.config import TrackerConfig
@@ -56,6 +56,8 @@ class CameraSettings:
     """FFmpeg decoder threads."""
     keep_frames: int = 1
     """Newest decoded frames kept for a live source; older ones are dropped (and counted)."""
+    detector: str = _PIPELINE.face_detector
+    """``mtcnn`` or ``yunet`` (``run --detector``); with ``yunet`` the MTCNN keys below do not apply."""
     min_face: float = _DETECTOR.min_face_size
     thresholds: tuple[float, float, float] = _DETECTOR.thresholds
     detect_max_side: int | None = 1280
@@ -79,7 +81,7 @@ class CameraSettings:
         return self.source.lower().startswith(STREAM_SCHEMES)
 
     def pipeline(self) -> PipelineConfig:
-        return PipelineConfig(
+        config = PipelineConfig(
             camera_id=self.camera_id,
             detector=MTCNNConfig(min_face_size=self.min_face, thresholds=self.thresholds, detect_max_side=self.detect_max_side),
             tracker=TrackerConfig(max_unseen_s=self.max_unseen, min_detections=self.min_detections, min_peak_score=self.min_peak_score),
@@ -88,6 +90,7 @@ class CameraSettings:
             keep_closed_tracks=False,
             clip_seconds=self.clip_seconds,
         )
+        return config.using_yunet() if self.detector == "yunet" else config
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ _CAMERA_TYPES: dict[str, type | tuple[type, ...]] = {
     "report_dir": str,
     "camera_key": str,
     "quality": str,
+    "detector": str,
     "threads": int,
     "opencv_threads": int,
     "decoder_threads": int,
@@ -192,6 +196,8 @@ def _check(path: Path, lines: _Lines, camera: int | None, table: dict[str, Any],
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be from 0 to 1, not {value!r}")
         if key == "clip_seconds" and not 0 <= value <= MAX_CLIP_SECONDS:
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: clip_seconds must be from 0 (no clip) to {MAX_CLIP_SECONDS:g}, not {value!r}")
+        if key == "detector" and value not in DETECTORS:
+            raise InputError(f"{_where(path, lines.of(camera, key), camera)}: detector must be one of {', '.join(DETECTORS)}, not {value!r}")
         if key == "thresholds" and (
             len(value) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in value)
         ):
