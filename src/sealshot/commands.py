@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from sealshot.report import SourceReport
 
 _DETECTOR, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), TrackerConfig(), PipelineConfig(), RunConfig()
+# Choices for typer, from the list that defines them.
+DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str)  # type: ignore[misc]
 
 
 def _utc_time(text: str | None) -> float | None:
@@ -53,7 +56,7 @@ def run(
     start_time: Optional[str] = typer.Option(
         None, "--start-time", help="ISO 8601 time of the first frame of a video file or folder (default: the container's creation time, else the file's modification time minus its duration)."
     ),
-    detector: str = typer.Option(
+    detector: DetectorName = typer.Option(
         _PIPELINE.face_detector, "--detector",
         help=f"Face detector: {' or '.join(DETECTORS)}. yunet is several times faster and runs on every frame (the MTCNN options below then do not apply).",
     ),
@@ -110,8 +113,6 @@ def run(
         from sealshot.quality.calibration import load_calibration
 
         load_calibration(calibration, method.name)  # a wrong or unreadable file stops here (exit 2), before any source
-    if detector not in DETECTORS:
-        raise typer.BadParameter(f"{detector!r} is not a face detector; choose one of {', '.join(DETECTORS)}", param_hint="--detector")
     pipeline = PipelineConfig(
         detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
         tracker=TrackerConfig(
@@ -125,7 +126,7 @@ def run(
         lanes=max(1, threads),
     )
     config = RunConfig(
-        pipeline=pipeline.using_yunet() if detector == "yunet" else pipeline,
+        pipeline=pipeline.using_yunet() if detector.value == "yunet" else pipeline,
         camera=camera,
         preview=preview,
         timeline=timeline,

@@ -84,8 +84,7 @@ class YuNetDetector:
         if not boxes:
             return Detections.empty()
         all_boxes, all_scores, all_points = np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
-        keep = nms(np.c_[all_boxes, all_scores], all_scores, self.config.nms_iou)
-        keep = keep[np.argsort(-all_scores[keep], kind="stable")]
+        keep = nms(all_boxes, all_scores, self.config.nms_iou)  # best first
         return Detections(
             boxes=(all_boxes[keep] / scale).astype(np.float32),
             scores=all_scores[keep].astype(np.float32),
