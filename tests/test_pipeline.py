@@ -135,8 +135,9 @@ def test_a_still_scene_runs_the_full_detector_once_and_a_cut_runs_it_again(sampl
 
 def _run_sample(sample_clip: Path, stream: bool = False, **settings: Any) -> tuple[CameraPipeline, CollectingSink, list[FrameResult]]:
     """The sample clip's first 40 frames through a finished pipeline (faces of 40 px and up, full detection every 5th
-    frame, ``cr-distilled``) with ``settings``; through ``process_stream`` when ``stream``, else ``process``."""
-    config = PipelineConfig(camera_id="arcade", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), detect_every=5, **settings)
+    frame unless ``settings`` say otherwise, ``cr-distilled``) with ``settings``; through ``process_stream`` when
+    ``stream``, else ``process``."""
+    config = PipelineConfig(camera_id="arcade", detector=MTCNNConfig(min_face_size=40, detect_max_side=640), **{"detect_every": 5, **settings})
     source = open_source(sample_clip)
     sink = CollectingSink()
     pipeline = CameraPipeline(config, get_quality("cr-distilled"), sink, source.started_at_utc, detector=MTCNNDetector(config.detector))
@@ -189,6 +190,13 @@ def test_reading_ahead_detects_ahead_and_seals_the_same_snapshots(sample_clip: P
     assert now[0].full_detections_ahead == 0
     assert 0 < ahead[0].full_detections_ahead < ahead[0].full_detections  # the first one has nothing to overlap
     _assert_same_choices(now, ahead)
+
+
+def test_every_frame_mtcnn_shares_each_detection_between_the_lanes_instead_of_running_it_ahead(sample_clip: Path) -> None:
+    """With every frame due, a detection started ahead runs on one lane while the caller waits for it; MTCNN shares
+    it between the lanes instead (YuNet, which cannot, runs ahead: tests/detect/test_yunet.py)."""
+    pipeline, _, _ = _run_sample(sample_clip, stream=True, lanes=2, detect_every=1, motion_threshold=None)
+    assert pipeline.full_detections == 40 and pipeline.full_detections_ahead == 0
 
 
 def test_frames_read_ahead_of_a_failing_source_are_still_processed(sample_clip: Path) -> None:

@@ -202,6 +202,8 @@ class MTCNNDetector:
     the same as on one thread.
     """
 
+    shares_lanes = True
+
     def __init__(self, config: MTCNNConfig | None = None, threads: int | None = None, lanes: Lanes | None = None) -> None:
         self.config = config or MTCNNConfig()
         self.lanes = lanes or Lanes(1)

@@ -62,6 +62,10 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FaceDetector(Protocol):
     """What the camera pipeline needs of a detector (``MTCNNDetector``, ``YuNetDetector``; ``create_detector``)."""
 
+    shares_lanes: bool
+    """Whether ``on_lanes`` shares one detection's work between the lanes (MTCNN: P-Net's levels, R/O-Net's
+    candidates). One that cannot (YuNet, one network pass) is better started ahead, beside the frame before."""
+
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """Every face of each RGB uint8 frame."""
         ...

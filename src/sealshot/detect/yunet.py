@@ -28,6 +28,8 @@ _REFINE_MIN_IOU = 0.3
 class YuNetDetector:
     """``detect`` runs YuNet on each whole frame; ``refine`` does the same and keeps the faces over the boxes given."""
 
+    shares_lanes = False
+
     def __init__(self, config: YuNetConfig | None = None) -> None:
         import onnxruntime
 
