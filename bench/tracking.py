@@ -16,7 +16,8 @@ person and people without a snapshot.
   lies in that person's tile (the one in front), which a face half hidden at the front tile's edge does by a few pixels.
 
 Each is run with the pipeline's defaults and, for comparison, with the previous tracker's behaviour (no cut
-detection, no appearance gate, no re-attachment). Run: ``python bench/tracking.py``.
+detection, no appearance gate, no re-attachment); the arcade clip and the single composites also with
+``--detector yunet`` (``PipelineConfig.using_yunet``; the sweeps not). Run: ``python bench/tracking.py``.
 """
 
 from __future__ import annotations
