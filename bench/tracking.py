@@ -10,14 +10,15 @@ person and people without a snapshot.
   centre (in a cross-fade, the one with the larger weight; the frames where both show through at least a quarter are
   not scored: either person is a fair answer there).
 * The hard cuts, cross-fades, fades through black and wipes (0.48 s; and wipes of 0.76 s from the top) in 8 orders of
-  the four people (rotations, both ways), totals, with the defaults.
+  the four people (rotations, both ways), totals.
 * Two people crossing, swept: every ordered pair of the four talking heads at 40, 50 and 64 frames (36 clips), totals.
   The two crossing cases above are two draws of it; a tracked face counts as on the second person when its centre
   lies in that person's tile (the one in front), which a face half hidden at the front tile's edge does by a few pixels.
 
 Each is run with the pipeline's defaults and, for comparison, with the previous tracker's behaviour (no cut
 detection, no appearance gate, no re-attachment); the arcade clip and the single composites also with
-``--detector yunet`` (``PipelineConfig.using_yunet``; the sweeps not). Run: ``python bench/tracking.py``.
+``--detector yunet`` (``PipelineConfig.using_yunet``), and the sweeps with the defaults and YuNet (the crossings also with
+the previous tracker). Run: ``python bench/tracking.py`` (``--cases`` and ``--configs`` pick a part).
 """
 
 from __future__ import annotations
@@ -215,20 +216,24 @@ def main() -> None:
     parser.add_argument("--quality", default=DEFAULT_METHOD)
     parser.add_argument("--output", default="tracking")
     parser.add_argument("--cases", default="arcade,composites,orders,crossings", help="which of arcade, composites, orders, crossings to run")
+    parser.add_argument("--configs", default="defaults,previous,yunet", help="which of defaults, previous (tracker), yunet (--detector yunet) to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    configs = {
-        "defaults": PipelineConfig(camera_id="bench"),
-        "previous tracker": PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER),
-        "--detector yunet": PipelineConfig(camera_id="bench").using_yunet(),
+    all_configs = {
+        "defaults": ("defaults", PipelineConfig(camera_id="bench")),
+        "previous": ("previous tracker", PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)),
+        "yunet": ("--detector yunet", PipelineConfig(camera_id="bench").using_yunet()),
     }
+    wanted = args.configs.split(",")
+    configs = dict(all_configs[key] for key in all_configs if key in wanted)
     every_frame = PipelineConfig(camera_id="bench", detector=MTCNNConfig(detect_max_side=None, chained_pyramid=False), detect_every=1, motion_threshold=None)
     results: dict[str, dict[str, Any]] = {}
     arcade = DATA / "arcade-walkers-1080p.mp4"
     if "arcade" in args.cases and arcade.exists() and GROUND_TRUTH.exists():
         truth = load_mot(GROUND_TRUTH)
         people = {p for boxes in truth.values() for p, _ in boxes}
-        for name, config in {**configs, "every-frame full-resolution MTCNN (throughput reference)": every_frame}.items():
+        reference = {"every-frame full-resolution MTCNN (throughput reference)": every_frame} if "defaults" in wanted else {}
+        for name, config in {**configs, **reference}.items():
             hypotheses, sealed = track(open_source(arcade), config, args.quality)
             results[f"arcade 1080p, {name}"] = score(truth, hypotheses, sealed, iou_distance, people)
             print(f"arcade, {name}:", results[f"arcade 1080p, {name}"], flush=True)
@@ -236,7 +241,6 @@ def main() -> None:
     talking_heads = [heads / name for name in ("driving_d10.mp4", "driving_d11.mp4", "driving_d6.mp4", "source_s18.mp4")]
     # The composites' faces fill their tiles: detection from 40 pixels up.
     small_faces = {name: replace(config, detector=MTCNNConfig(min_face_size=40)) for name, config in configs.items()}
-    sweeps = {name: config for name, config in small_faces.items() if name != "--detector yunet"}
     if "composites" in args.cases and heads.exists():
         clips = {
             "hard cuts (4 people + a revisit)": cut_clip(talking_heads, frames_per_shot=25, side=192),
@@ -263,11 +267,14 @@ def main() -> None:
             "wipes of 0.76 s from the top": lambda order: wipe_clip(order, frames_per_shot=25, transition_frames=19, side=192, direction="top"),
         }
         for build_name, build in builds.items():
-            case = f"{build_name}, 8 orders of the 4 people (totals), defaults"
-            results[case] = order_sweep(build, talking_heads, small_faces["defaults"], args.quality)
-            print(f"{case}:", results[case], flush=True)
+            for name, config in small_faces.items():
+                if name == "previous tracker":
+                    continue
+                case = f"{build_name}, 8 orders of the 4 people (totals), {name}"
+                results[case] = order_sweep(build, talking_heads, config, args.quality)
+                print(f"{case}:", results[case], flush=True)
     if "crossings" in args.cases and heads.exists():
-        for name, config in sweeps.items():
+        for name, config in small_faces.items():
             case = f"two people crossing, all 12 ordered pairs x {'/'.join(map(str, CROSSING_LENGTHS))} frames (totals), {name}"
             results[case] = crossing_sweep(talking_heads, config, args.quality)
             print(f"{case}:", results[case], flush=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -12,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
-from sealshot.detect.config import DETECTORS, MTCNNConfig
+from sealshot.detect.config import DETECTORS, DetectorName, MTCNNConfig
 from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
 from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from sealshot.report import SourceReport
 
 _DETECTOR, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), TrackerConfig(), PipelineConfig(), RunConfig()
-# Choices for typer, from the list that defines them.
-DetectorName = Enum("DetectorName", {name: name for name in DETECTORS}, type=str)  # type: ignore[misc]
 
 
 def _utc_time(text: str | None) -> float | None:

@@ -210,6 +210,11 @@ class CameraPipeline:
             self.tracker.forget_appearance()
         with self._timer.measure("detect"):
             detections = self._detect(frame, small)
+        if self.cuts is not None and self.cuts.in_black_fade:
+            # The faint faces on a fade's black frames are the last of one shot's people and the first of the next's,
+            # too dark to tell apart: followed, they made one track of two people (YuNet finds them; MTCNN does not).
+            # Everyone is followed on the lit frames either side.
+            detections = Detections.empty()
         # The rest of a cross-fade or a wipe mixes two shots' pictures (every track ended at its boundary): its faces
         # are followed, so that nobody seen only there is lost, but not scored, so that a ghost of two people (or a
         # face cut in two by a wipe's edge) is chosen only for a track that has nothing better.

@@ -164,3 +164,23 @@ def test_a_report_path_that_would_fail_or_overwrite_a_recording_is_refused_befor
     result = CliRunner().invoke(app, ["batch", "lobby.mp4", "--vault", "vault", "--recipient", "none.pub", "--no-progress", "--report", report])
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert recording.read_bytes() == sample_clip.read_bytes() and not (tmp_path / "vault").exists()
+
+
+def test_the_command_with_yunet_seals_what_run_with_yunet_seals(clip_540p: Path, recipient: Path, tmp_path: Path) -> None:
+    """`batch --detector yunet`, as `run --detector yunet`: the same people, chosen at the same frames."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    (reference,) = run_sources(
+        [str(clip_540p)], RunConfig(pipeline=PIPELINE.using_yunet(), show_progress=False), get_quality(QUALITY), vault_sinks(tmp_path / "run", recipient)
+    )
+    assert reference.error is None and reference.sealed_count >= 5
+    arguments = ["batch", str(clip_540p), "--vault", str(tmp_path / "batch"), "--recipient", str(recipient), "--quality", QUALITY]
+    result = CliRunner().invoke(app, arguments + ["--detector", "yunet", "--ray", "none", "--no-progress", "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    (file,) = json.loads((tmp_path / "r.json").read_text())["files"]
+    chosen = sorted((s["first_frame"], s["chosen_frame"]) for chunk in file["chunk_results"] for s in chunk["snapshots"])
+    assert chosen == sorted((t.first_frame, t.chosen_frame) for t in reference.tracks if t.snapshot_id)

@@ -8,7 +8,7 @@ import pytest
 
 from sealshot.config import PipelineConfig
 from sealshot.detect import MTCNNDetector, YuNetConfig, YuNetDetector, create_detector
-from sealshot.detect.yunet import WEIGHTS_FILE
+from sealshot.detect.yunet import WEIGHTS_FILE, noise_sigma
 from sealshot.errors import InputError
 from sealshot.video import open_source
 from tests.conftest import shared_path
@@ -70,6 +70,8 @@ def test_the_registry_maps_each_name_to_its_detector() -> None:
         PipelineConfig(face_detector="retina")
     with pytest.raises(InputError, match="score_threshold"):
         YuNetConfig(score_threshold=1.5)
+    with pytest.raises(InputError, match="denoise_from"):
+        YuNetConfig(denoise_from=0.0)
 
 
 def test_using_yunet_keeps_what_was_set_otherwise() -> None:
@@ -105,3 +107,39 @@ def test_the_arcade_clips_fast_walker_is_sealed_with_yunet() -> None:
     assert len(walker) == 1, [(s.track_id, s.box, s.detections) for s in sink.snapshots]
     assert pipeline.full_detections == pipeline.frames_processed == 12
     assert pipeline.full_detections_ahead >= 10  # each frame's detection ran beside the frame before it
+
+
+def test_noise_sigma_measures_added_gaussian_noise(talking_heads_dir: Path) -> None:
+    frame = next(iter(open_source(talking_heads_dir / "driving_d10.mp4"))).image
+    assert noise_sigma(frame) < 1.0  # clean footage
+    rng = np.random.default_rng(0)
+    for sigma in (5.0, 10.0, 20.0):
+        noisy = np.clip(frame.astype(np.float32) + rng.normal(0.0, sigma, frame.shape), 0, 255).astype(np.uint8)
+        # Grey averages the three channels' independent noise: about σ/√3 of it remains, plus the picture's own.
+        assert abs(noise_sigma(noisy) - sigma * np.sqrt((0.299**2 + 0.587**2 + 0.114**2))) < 0.15 * sigma
+
+
+def test_a_dim_face_in_heavy_noise_is_found_once_smoothed(talking_heads_dir: Path) -> None:
+    """A talking head at a fifth of its light under noise of σ 18 (grey σ about 12): as it is, YuNet scores it under the
+    false-alarm level or not at all; smoothed (the default), well over it, on every frame."""
+    rng = np.random.default_rng(1)
+    frames = [
+        np.clip(frame.image.astype(np.float32) * 0.2 + rng.normal(0.0, 18.0, frame.image.shape), 0, 255).astype(np.uint8)
+        for frame, _ in zip(open_source(talking_heads_dir / "driving_d10.mp4"), range(10))
+    ]
+    smoothed, as_it_is = YuNetDetector(), YuNetDetector(YuNetConfig(denoise_from=None))
+    level = YuNetConfig().min_peak_score
+    for frame in frames:
+        assert noise_sigma(frame) >= YuNetConfig().denoise_from  # type: ignore[operator]
+        best = smoothed.detect([frame])[0]
+        assert len(best) == 1 and best.scores[0] > level + 0.1
+        plain = as_it_is.detect([frame])[0]
+        assert len(plain) == 0 or plain.scores.max() < level
+
+
+def test_clean_frames_are_not_smoothed(sample_clip: Path) -> None:
+    """The sample's noise is far under the level: detections are those of the detector that never smooths, bit for bit."""
+    frame = next(iter(open_source(sample_clip))).image
+    ours, never = YuNetDetector().detect([frame])[0], YuNetDetector(YuNetConfig(denoise_from=None)).detect([frame])[0]
+    np.testing.assert_array_equal(ours.boxes, never.boxes)
+    np.testing.assert_array_equal(ours.scores, never.scores)

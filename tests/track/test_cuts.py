@@ -220,6 +220,25 @@ def test_a_dip_to_black_is_a_shot_of_its_own(sample_clip: Path) -> None:
     assert brightness[into] < 12 <= brightness[into - 1] and brightness[out_of - 1] < 12 <= brightness[out_of]
 
 
+def test_the_black_frames_of_a_dip_are_a_fade_and_a_long_dark_scene_only_for_a_second(sample_clip: Path) -> None:
+    frames = _timed_smalls(sample_clip)
+    detector = ShotCutDetector()
+    in_fade = []
+    for image, timestamp in _dipped_to_black(frames):
+        detector.update(image, timestamp)
+        in_fade.append(detector.in_black_fade)
+    (into, _), (out_of, _) = _boundaries(_dipped_to_black(frames))
+    assert [index for index, flag in enumerate(in_fade) if flag] == list(range(into, out_of))
+    # Lights out for good: the first max_black_fade_s of the dark are a fade's middle, the rest a dark scene.
+    detector = ShotCutDetector()
+    lights_out = [(image if at < 1.0 else _scaled(image, 0.02), at) for image, at in frames]
+    in_fade = [(at, detector.update(image, at) or detector.in_black_fade) for image, at in lights_out]
+    assert [at for at, flag in in_fade if flag] == [at for _, at in frames if 1.0 <= at <= 1.0 + detector.max_black_fade_s + 1e-6]
+    # Dark from the first frame: no fade, a dark scene.
+    detector = ShotCutDetector()
+    assert not any(detector.update(_scaled(image, 0.02), at) or detector.in_black_fade for image, at in frames[:50])
+
+
 def test_a_dark_scene_about_the_black_level_is_one_stretch_of_black(sample_clip: Path) -> None:
     first, second = _frames(sample_clip, 2)
     detector = ShotCutDetector(min_shot_frames=1)
@@ -254,6 +273,7 @@ def test_a_flickering_light_starts_a_shot_at_most_every_few_frames(sample_clip: 
         {"black_level": 255.0},
         {"threshold": 0.0},
         {"gradual_min_frames": 2},
+        {"max_black_fade_s": 0.0},
     ],
 )
 def test_unusable_settings_are_refused(setting: dict[str, float]) -> None:

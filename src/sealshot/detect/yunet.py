@@ -59,11 +59,24 @@ class YuNetDetector:
         overlap = iou_matrix(found.boxes, np.asarray(boxes, np.float32)[:, :4]).max(axis=1)
         return found[np.flatnonzero(overlap >= _REFINE_MIN_IOU)]
 
+    def _smoothed(self, image: np.ndarray) -> np.ndarray:
+        """``image`` smoothed by a Gaussian kernel that grows with its noise, if that reaches ``config.denoise_from``.
+        YuNet loses a dim face in pixel noise that a blur removes: a darkened talking head under noise of σ 9 scores
+        0.3 (median) as it is and 0.9 once smoothed with a 5-pixel kernel, where clean or bright faces keep their score."""
+        if self.config.denoise_from is None:
+            return image
+        noise = noise_sigma(image)
+        if noise < self.config.denoise_from:
+            return image
+        kernel = 5 if noise < 1.5 * self.config.denoise_from else 7
+        return cv2.GaussianBlur(image, (kernel, kernel), 0)
+
     def _detect_one(self, frame: np.ndarray) -> Detections:
         height, width = frame.shape[:2]
         scale = min(1.0, self.config.max_side / max(height, width))
         resized_w, resized_h = max(1, round(width * scale)), max(1, round(height * scale))
         image = cv2.resize(frame, (resized_w, resized_h), interpolation=cv2.INTER_AREA) if scale < 1.0 else frame
+        image = self._smoothed(image)
         padded_w, padded_h = -(-resized_w // 32) * 32, -(-resized_h // 32) * 32
         blob = np.zeros((1, 3, padded_h, padded_w), np.float32)
         blob[0, :, :resized_h, :resized_w] = image[:, :, ::-1].transpose(2, 0, 1)  # the network takes BGR, 0-255
@@ -93,3 +106,17 @@ class YuNetDetector:
             landmarks=(all_points[keep] / scale).astype(np.float32),
         )
 
+
+_NOISE_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def noise_sigma(image: np.ndarray) -> float:
+    """The standard deviation of Gaussian noise in an RGB uint8 image, estimated from its grey copy as Immerkær (1996)
+    does ("Fast noise variance estimation"): the mean absolute response to a mask that cancels smooth picture content.
+    Clean footage measures 0.2-1.2 at YuNet's 640-pixel scale."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    height, width = grey.shape
+    if height < 3 or width < 3:
+        return 0.0
+    response = cv2.filter2D(grey, cv2.CV_16S, _NOISE_MASK)[1:-1, 1:-1]
+    return float(np.sqrt(np.pi / 2) * cv2.norm(response, cv2.NORM_L1) / (6 * (height - 2) * (width - 2)))

@@ -51,8 +51,10 @@ person into the next. Three more tests find it:
   switched band of a half-second window no longer covers a quarter of the picture.
 * A fade through black: black frames (mean value under ``black_level``, as PySceneDetect's
   ``ThresholdDetector``) are a shot of their own, so that the faint last faces of one shot and the faint
-  first of the next are never one track. A quicker fade that never gets that dark is a cross-fade through a
-  dim picture, found by the first test.
+  first of the next are never one track. The black frames themselves may still show both faintly (YuNet finds
+  faces at a mean value of 6): for up to ``max_black_fade_s`` they are ``in_black_fade``, where the pipeline
+  follows nobody. A quicker fade that never gets that dark is a cross-fade through a dim picture, found by the
+  first test.
 
 The three tests add 0.03-0.09 ms a frame to the hard-cut test's 0.06-0.08 on the talking heads, the arcade clip and
 the sample, and up to 0.32 where the windowed change passes the threshold on most frames (the crossing composites,
@@ -175,9 +177,17 @@ class ShotCutDetector:
     """Mean value (0-255) under which a frame is black (PySceneDetect's ``ThresholdDetector`` default): black
     frames are a shot of their own, from the first after a lit picture to the first over the level after them
     (a fade through black); None: no such test."""
+    max_black_fade_s: float = 1.0
+    """For this long from its start, a stretch of black frames that started a shot is a fade's black middle
+    (``in_black_fade``); a picture that stays darker than ``black_level`` for longer is a dark scene."""
 
     def __post_init__(self) -> None:
-        for name, value in (("threshold", self.threshold), ("gradual_window_s", self.gradual_window_s), ("max_blend_residual", self.max_blend_residual)):
+        for name, value in (
+            ("threshold", self.threshold),
+            ("gradual_window_s", self.gradual_window_s),
+            ("max_blend_residual", self.max_blend_residual),
+            ("max_black_fade_s", self.max_black_fade_s),
+        ):
             if not value > 0:
                 raise InputError(f"{name} must be more than 0, not {value!r}")
         for name, value in (
@@ -209,6 +219,8 @@ class ShotCutDetector:
         """Whether the picture was lit (over ``LIT_FACTOR`` times the level) since the last stretch of black frames."""
         self._black_stretch_open = False
         """Whether the current stretch of black frames started a shot, and the first lit frame after it starts another."""
+        self._black_stretch_began = 0.0
+        """The time of the first frame of the last stretch of black frames that started a shot."""
         self._blending_until: float | None = None
         """``gradual_window_s`` after the last cross-fade's or wipe's boundary; None after any other boundary."""
         self.last_score = 0.0
@@ -235,6 +247,10 @@ class ShotCutDetector:
         """Whether the last frame is within ``gradual_window_s`` after a cross-fade's or a wipe's boundary, which is
         found near its midpoint: the rest of the transition still mixes two people's pictures (a ghost of both, or
         a face half one person, half the other)."""
+        self.in_black_fade = False
+        """Whether the last frame is one of a fade's black frames: black, in a stretch that started a shot at most
+        ``max_black_fade_s`` before. The faint faces there are the last of one shot's people fading out and the first
+        of the next one's fading in, too dark to tell apart: a track over them would join two people."""
 
     def update(self, image: np.ndarray, timestamp: float | None = None) -> bool:
         """``image``: the RGB frame, or its ``small_frame``; ``timestamp``: its time in seconds, if known."""
@@ -255,7 +271,8 @@ class ShotCutDetector:
         long_enough = self._since_cut >= self.min_shot_frames or (
             timestamp is not None and self._cut_at is not None and timestamp - self._cut_at >= self.min_shot_s
         )
-        black_boundary = self._black_boundary(frame.brightness, long_enough)
+        black_boundary = self._black_boundary(frame, long_enough)
+        self.in_black_fade = self._black and self._black_stretch_open and frame.time - self._black_stretch_began <= self.max_black_fade_s + TIME_TOLERANCE_S
         self.fading = previous is not None and abs(frame.brightness - previous.brightness) > self.fading_shift * max(previous.brightness, 1.0)
         if previous is None:
             self.last_score, self._cut_at = 0.0, timestamp  # the first shot starts here
@@ -309,19 +326,21 @@ class ShotCutDetector:
             self._remember(frame)
         return True
 
-    def _black_boundary(self, brightness: float, may_start: bool) -> bool:
+    def _black_boundary(self, frame: _WindowFrame, may_start: bool) -> bool:
         """Whether this frame starts a stretch of black frames (if it ``may_start`` a shot: not a flickering light
         going out within ``min_shot_frames`` of the last boundary), or is the first lit one after a stretch that
         did: the black frames are a shot of their own, so that no track runs from the faint faces before them to
         those after."""
         if self.black_level is None:
             return False
+        brightness = frame.brightness
         was_black, self._black = self._black, brightness < self.black_level
         if brightness >= LIT_FACTOR * self.black_level:
             self._lit_since_black = True
         if self._black and not was_black and self._lit_since_black:
             self._lit_since_black = False
             self._black_stretch_open = may_start
+            self._black_stretch_began = frame.time
             return may_start
         if was_black and not self._black and self._black_stretch_open:
             self._black_stretch_open = False
