@@ -17,8 +17,8 @@ person and people without a snapshot.
 
 Each is run with the pipeline's defaults and, for comparison, with the previous tracker's behaviour (no cut
 detection, no appearance gate, no re-attachment); the arcade clip and the single composites also with
-``--detector yunet`` (``PipelineConfig.using_yunet``), and the sweeps with the defaults and YuNet (the crossings also with
-the previous tracker). Run: ``python bench/tracking.py`` (``--cases`` and ``--configs`` pick a part).
+``--detector yunet`` (``PipelineConfig.using_yunet``) and ``--detector yunet --mtcnn-points``, and the sweeps with the
+defaults and both YuNet settings (the crossings also with the previous tracker). Run: ``python bench/tracking.py`` (``--cases`` and ``--configs`` pick a part).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from sealshot.config import PipelineConfig
-from sealshot.detect import MTCNNConfig
+from sealshot.detect import MTCNNConfig, YuNetConfig
 from sealshot.evaluate.composites import CompositeClip, crossing_clip, cut_clip, dissolve_clip, fade_clip, wipe_clip
 from sealshot.pipeline import CameraPipeline
 from sealshot.quality import DEFAULT_METHOD, get_quality
@@ -216,13 +216,17 @@ def main() -> None:
     parser.add_argument("--quality", default=DEFAULT_METHOD)
     parser.add_argument("--output", default="tracking")
     parser.add_argument("--cases", default="arcade,composites,orders,crossings", help="which of arcade, composites, orders, crossings to run")
-    parser.add_argument("--configs", default="defaults,previous,yunet", help="which of defaults, previous (tracker), yunet (--detector yunet) to run")
+    parser.add_argument(
+        "--configs", default="defaults,previous,yunet,yunet-points",
+        help="which of defaults, previous (tracker), yunet (--detector yunet), yunet-points (the same with --mtcnn-points) to run",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     all_configs = {
         "defaults": ("defaults", PipelineConfig(camera_id="bench")),
         "previous": ("previous tracker", PipelineConfig(camera_id="bench", tracker=PREVIOUS_TRACKER)),
         "yunet": ("--detector yunet", PipelineConfig(camera_id="bench").using_yunet()),
+        "yunet-points": ("--detector yunet --mtcnn-points", PipelineConfig(camera_id="bench", yunet=YuNetConfig(mtcnn_points=True)).using_yunet()),
     }
     wanted = args.configs.split(",")
     configs = dict(all_configs[key] for key in all_configs if key in wanted)

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sealshot.config import MAX_CLIP_SECONDS, PipelineConfig, RunConfig
-from sealshot.detect.config import DETECTORS, DetectorName, MTCNNConfig
+from sealshot.detect.config import DETECTORS, DetectorName, MTCNNConfig, YuNetConfig
 from sealshot.errors import EXIT_PARTIAL, InputError, SourceError, VaultError
 from sealshot.outputs import check_output_file, check_outputs_spare_inputs
 from sealshot.quality.registry import DEFAULT_METHOD, UnknownQualityMethod
@@ -20,7 +20,7 @@ from sealshot.track.config import TrackerConfig
 if TYPE_CHECKING:
     from sealshot.report import SourceReport
 
-_DETECTOR, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), TrackerConfig(), PipelineConfig(), RunConfig()
+_DETECTOR, _YUNET, _TRACKER, _PIPELINE, _RUN = MTCNNConfig(), YuNetConfig(), TrackerConfig(), PipelineConfig(), RunConfig()
 
 
 def _utc_time(text: str | None) -> float | None:
@@ -56,6 +56,10 @@ def run(
     detector: DetectorName = typer.Option(
         _PIPELINE.face_detector, "--detector",
         help=f"Face detector: {' or '.join(DETECTORS)}. yunet is several times faster and runs on every frame (the MTCNN options below then do not apply).",
+    ),
+    mtcnn_points: bool = typer.Option(
+        _YUNET.mtcnn_points, "--mtcnn-points/--yunet-points",
+        help="With --detector yunet: align each face on MTCNN O-Net's five points (better chosen crops, 4-7 ms of CPU a frame more) instead of YuNet's.",
     ),
     min_face: float = typer.Option(_DETECTOR.min_face_size, help="Smallest face to detect, in pixels at the detection scale."),
     detect_max_side: Optional[int] = typer.Option(_DETECTOR.detect_max_side, help="Downscale frames whose longer side exceeds this before full detection."),
@@ -112,6 +116,7 @@ def run(
         load_calibration(calibration, method.name)  # a wrong or unreadable file stops here (exit 2), before any source
     pipeline = PipelineConfig(
         detector=MTCNNConfig(min_face_size=min_face, thresholds=thresholds, detect_max_side=detect_max_side),
+        yunet=YuNetConfig(mtcnn_points=mtcnn_points),
         tracker=TrackerConfig(
             max_unseen_s=max_unseen, min_detections=min_detections, min_peak_score=min_peak_score, cut_threshold=cut_threshold or None
         ),

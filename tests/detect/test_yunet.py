@@ -143,3 +143,24 @@ def test_clean_frames_are_not_smoothed(sample_clip: Path) -> None:
     ours, never = YuNetDetector().detect([frame])[0], YuNetDetector(YuNetConfig(denoise_from=None)).detect([frame])[0]
     np.testing.assert_array_equal(ours.boxes, never.boxes)
     np.testing.assert_array_equal(ours.scores, never.scores)
+
+
+def test_mtcnn_points_replace_yunets_own_where_onet_confirms_the_face(lfw_dir: Path, sample_clip: Path) -> None:
+    """YuNet's boxes and scores, O-Net's five points (R- and O-Net run on YuNet's box, as MTCNN refines a track)."""
+    plain, with_points = YuNetDetector(), YuNetDetector(YuNetConfig(mtcnn_points=True))
+    onet = MTCNNDetector()
+    frames = [_rgb(lfw_dir / "images" / "Aaron_Eckhart" / "Aaron_Eckhart_0001.jpg"), next(iter(open_source(sample_clip))).image]
+    replaced = 0
+    for frame in frames:
+        ours, theirs = plain.detect([frame])[0], with_points.detect([frame])[0]
+        np.testing.assert_array_equal(ours.boxes, theirs.boxes)
+        np.testing.assert_array_equal(ours.scores, theirs.scores)
+        confirmed = onet.refine(frame, ours.boxes)
+        for index, points in enumerate(theirs.landmarks):
+            same_as_onet = [np.array_equal(points, other) for other in confirmed.landmarks]
+            if any(same_as_onet):
+                replaced += 1
+                assert not np.allclose(points, ours.landmarks[index], atol=0.5)
+            else:
+                np.testing.assert_array_equal(points, ours.landmarks[index])  # O-Net did not confirm: YuNet's stay
+    assert replaced >= 4  # the LFW face and most of the sample's

@@ -48,6 +48,9 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
     path.write_text(GOOD.replace("detect_every = 3", 'detector = "yunet"'))
     yunet = load_config(path).cameras[1].pipeline()
     assert (yunet.face_detector, yunet.detect_every, yunet.tracker.min_peak_score) == ("yunet", 1, 0.7)
+    assert not yunet.yunet.mtcnn_points
+    path.write_text(GOOD.replace("detect_every = 3", 'detector = "yunet"\nmtcnn_points = true'))
+    assert load_config(path).cameras[1].pipeline().yunet.mtcnn_points
 
 
 @pytest.mark.parametrize(
@@ -70,6 +73,7 @@ def test_a_good_file_gives_each_camera_the_shared_defaults(tmp_path: Path) -> No
         (lambda t: t.replace("threads = 2", "thresholds = [0.6, 0.7, 70]"), r"cameras.toml:4: thresholds must be three numbers from 0 to 1"),
         (lambda t: t.replace("threads = 2", "read_timeout_s = 0"), r"cameras.toml:4: read_timeout_s must be more than 0, not 0"),
         (lambda t: t.replace("detect_every = 3", 'detector = "retina"'), r"cameras.toml:13: \[\[camera\]\] #2: detector must be one of mtcnn, yunet, not 'retina'"),
+        (lambda t: t.replace("detect_every = 3", 'mtcnn_points = "yes"'), r"cameras.toml:13: \[\[camera\]\] #2: mtcnn_points must be true or false, not 'yes'"),
     ],
 )
 def test_mistakes_name_the_line_and_key(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]

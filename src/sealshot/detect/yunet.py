@@ -3,7 +3,9 @@ gives each face's box, five points and a score. MIT-licensed weights ship in ``w
 ONNX Runtime runs them, single-threaded (the pipeline's lanes are the parallelism).
 
 The decoding of the network's outputs (three strides, a score from class and objectness, box and points relative to
-each grid cell) is that of OpenCV's ``FaceDetectorYN``, which gives the same detections from the same file.
+each grid cell) is that of OpenCV's ``FaceDetectorYN``, which gives the same detections from the same file. A frame
+with heavy pixel noise is smoothed first (``YuNetConfig.denoise_from``), and each face may be given the five points of
+MTCNN's O-Net instead of YuNet's own (``YuNetConfig.mtcnn_points``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from sealshot.detect.config import YuNetConfig
+from sealshot.detect.config import MTCNNConfig, YuNetConfig
 from sealshot.detect.lanes import Lanes
-from sealshot.detect.mtcnn import nms
+from sealshot.detect.mtcnn import MTCNNDetector, nms
 from sealshot.detect.types import Detections, iou_matrix
 
 _WEIGHTS = "sealshot.detect.weights"
 WEIGHTS_FILE = "yunet-2023mar.onnx"
 _STRIDES = (8, 16, 32)
 _REFINE_MIN_IOU = 0.3
+_POINTS_MIN_IOU = 0.5
 
 
 class YuNetDetector:
@@ -41,6 +44,8 @@ class YuNetDetector:
         model = resources.files(_WEIGHTS).joinpath(WEIGHTS_FILE).read_bytes()
         self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._outputs = [output.name for output in self._session.get_outputs()]
+        self._points = MTCNNDetector(MTCNNConfig()) if self.config.mtcnn_points else None
+        """R- and O-Net, for their five points (``YuNetConfig.mtcnn_points``)."""
 
     def on_lanes(self, lanes: Lanes) -> "YuNetDetector":
         """This detector: each call runs on the thread that makes it (an ONNX Runtime session may be run from several)."""
@@ -100,11 +105,12 @@ class YuNetDetector:
             return Detections.empty()
         all_boxes, all_scores, all_points = np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
         keep = nms(all_boxes, all_scores, self.config.nms_iou)  # best first
-        return Detections(
+        found = Detections(
             boxes=(all_boxes[keep] / scale).astype(np.float32),
             scores=all_scores[keep].astype(np.float32),
             landmarks=(all_points[keep] / scale).astype(np.float32),
         )
+        return _with_mtcnn_points(self._points, frame, found) if self._points is not None else found
 
 
 _NOISE_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
@@ -120,3 +126,18 @@ def noise_sigma(image: np.ndarray) -> float:
         return 0.0
     response = cv2.filter2D(grey, cv2.CV_16S, _NOISE_MASK)[1:-1, 1:-1]
     return float(np.sqrt(np.pi / 2) * cv2.norm(response, cv2.NORM_L1) / (6 * (height - 2) * (width - 2)))
+
+
+def _with_mtcnn_points(points: MTCNNDetector, frame: np.ndarray, found: Detections) -> Detections:
+    """``found`` with O-Net's five points for each face R- and O-Net confirm on its box; YuNet's box and score stay."""
+    if len(found) == 0:
+        return found
+    confirmed = points.refine(frame, found.boxes)
+    if len(confirmed) == 0:
+        return found
+    overlap = iou_matrix(found.boxes, confirmed.boxes)
+    nearest = overlap.argmax(axis=1)
+    replaced = overlap[np.arange(len(found)), nearest] >= _POINTS_MIN_IOU
+    landmarks = found.landmarks.copy()
+    landmarks[replaced] = confirmed.landmarks[nearest[replaced]]
+    return Detections(found.boxes, found.scores, landmarks)

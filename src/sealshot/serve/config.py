@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Collection
 
 from sealshot.config import CAMERA_ID, MAX_CAMERA_ID_LENGTH, MAX_CLIP_SECONDS, NOT_IN_CAMERA_ID, PipelineConfig, fit_camera_id
-from sealshot.detect.config import DETECTORS, MTCNNConfig
+from sealshot.detect.config import DETECTORS, MTCNNConfig, YuNetConfig
 from sealshot.errors import InputError
 from sealshot.quality.registry import DEFAULT_METHOD
 from sealshot.track.config import TrackerConfig
@@ -58,6 +58,8 @@ class CameraSettings:
     """Newest decoded frames kept for a live source; older ones are dropped (and counted)."""
     detector: str = _PIPELINE.face_detector
     """``mtcnn`` or ``yunet`` (``run --detector``); with ``yunet`` the MTCNN keys below do not apply."""
+    mtcnn_points: bool = False
+    """With ``yunet``: align faces on MTCNN O-Net's five points (``run --mtcnn-points``)."""
     min_face: float = _DETECTOR.min_face_size
     thresholds: tuple[float, float, float] = _DETECTOR.thresholds
     detect_max_side: int | None = 1280
@@ -84,6 +86,7 @@ class CameraSettings:
         config = PipelineConfig(
             camera_id=self.camera_id,
             detector=MTCNNConfig(min_face_size=self.min_face, thresholds=self.thresholds, detect_max_side=self.detect_max_side),
+            yunet=YuNetConfig(mtcnn_points=self.mtcnn_points),
             tracker=TrackerConfig(max_unseen_s=self.max_unseen, min_detections=self.min_detections, min_peak_score=self.min_peak_score),
             detect_every=self.detect_every,
             timeline_points=self.timeline_points,
@@ -116,6 +119,7 @@ _CAMERA_TYPES: dict[str, type | tuple[type, ...]] = {
     "camera_key": str,
     "quality": str,
     "detector": str,
+    "mtcnn_points": bool,
     "threads": int,
     "opencv_threads": int,
     "decoder_threads": int,
@@ -185,8 +189,8 @@ def _check(path: Path, lines: _Lines, camera: int | None, table: dict[str, Any],
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(types))})"
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: unknown key {key!r}{hint}")
         expected = types[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            kind = {str: "a string", int: "an integer", list: "a list"}.get(expected, "a number")  # type: ignore[call-overload]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            kind = {str: "a string", int: "an integer", list: "a list", bool: "true or false"}.get(expected, "a number")  # type: ignore[call-overload]
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be {kind}, not {value!r}")
         if key in _POSITIVE and value < 1:
             raise InputError(f"{_where(path, lines.of(camera, key), camera)}: {key} must be at least 1, not {value!r}")
