@@ -182,3 +182,32 @@ def test_batch_and_serve_refuse_the_private_key_as_recipient_with_exit_2(work: P
     assert served.exit_code == 2, served.output
     assert f"cameras.toml: camera 'lobby': recipient {private} is the authority's PRIVATE key" in " ".join(served.output.split())
     assert not (tmp_path / "vault").exists()
+
+
+@pytest.mark.parametrize(("module", "weights", "detector"), [("yunet", "yunet-2023mar.onnx", "yunet"), ("mtcnn", "onet.pt", "mtcnn")])
+def test_damaged_detector_weights_exit_5_naming_the_file(
+    work: Path, tmp_path: Path, sample_clip: Path, monkeypatch: pytest.MonkeyPatch, module: str, weights: str, detector: str
+) -> None:
+    """Weights deleted or cut short by mistake in an installed package: one line naming the file and the remedy, exit 5
+    (it was a library's traceback: onnxruntime's InvalidProtobuf, torch's RuntimeError)."""
+    import importlib
+    from importlib import resources
+
+    from typer.testing import CliRunner
+
+    from sealshot.cli import app
+
+    shipped = resources.files("sealshot.detect.weights")
+    for item in shipped.iterdir():
+        if item.name.endswith((".pt", ".onnx")):
+            data = item.read_bytes()
+            (tmp_path / item.name).write_bytes(data[: len(data) // 3] if item.name == weights else data)
+    files = resources.files
+    monkeypatch.setattr(
+        importlib.import_module(f"sealshot.detect.{module}").resources, "files", lambda package: tmp_path if package == "sealshot.detect.weights" else files(package)
+    )
+    arguments = ["run", str(sample_clip), "--vault", str(tmp_path / "vault"), "--recipient", str(work / "keys" / "authority.pub")]
+    result = CliRunner().invoke(app, arguments + ["--detector", detector, "--no-progress", "--max-frames", "3"])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 5, result.output
+    assert weights in message and "reinstall sealshot" in message and "Traceback" not in result.output

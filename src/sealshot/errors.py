@@ -22,6 +22,9 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 
 class SealshotError(Exception):
     """Base of every error sealshot reports to a user; ``exit_code`` is what the CLI exits with."""
@@ -56,6 +59,23 @@ class ModelError(SealshotError):
     """A model's weights or an optional dependency (extra) is missing or cannot be loaded."""
 
     exit_code = 5
+
+
+REINSTALL = "reinstall sealshot (pip install --force-reinstall sealshot) to restore the file shipped with it"
+
+
+@contextmanager
+def loading_model(what: str, path: object, remedy: str = REINSTALL) -> Iterator[None]:
+    """Any failure inside (the file deleted, cut short or edited by mistake) becomes a ``ModelError`` that names the
+    model, its file and what to do, instead of a library's traceback."""
+    try:
+        yield
+    except ModelError:
+        raise
+    except Exception as error:
+        # The library's first sentence only: torch's goes on to suggest loading the file without its safety checks.
+        detail = str(error).strip().split("\n")[0].split(". ")[0][:200]
+        raise ModelError(f"{what} could not be loaded from {path} ({type(error).__name__}: {detail}); {remedy}") from error
 
 
 EXIT_OK = 0

@@ -205,3 +205,13 @@ def test_weights_from_the_environment_replace_the_shipped_ones(tmp_path: Path, m
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "missing.pt"))
     with pytest.raises(ModelError, match="missing.pt"):
         VAEQuality()
+
+
+def test_a_damaged_weight_file_is_a_model_error_naming_it(tmp_path: Path) -> None:
+    from sealshot.errors import ModelError
+    from sealshot.quality.vae import load_vae
+
+    damaged = tmp_path / "vae.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match=r"The VAE could not be loaded from .*vae\.pt.*sealshot train vae"):
+        load_vae(damaged)

@@ -18,6 +18,7 @@ from torch import nn
 
 from sealshot.detect.config import MTCNNConfig
 from sealshot.detect.lanes import Lanes, split_by_weight, split_evenly
+from sealshot.errors import loading_model
 from sealshot.detect.types import Detections
 
 _WEIGHTS = "sealshot.detect.weights"
@@ -101,7 +102,7 @@ class ONet(nn.Module):
 
 
 def _load(net: nn.Module, filename: str) -> nn.Module:
-    with resources.as_file(resources.files(_WEIGHTS) / filename) as path:
+    with resources.as_file(resources.files(_WEIGHTS) / filename) as path, loading_model(f"MTCNN's {filename}", path):
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     # Channels-last roughly halves the CPU time of these thin convolutions (oneDNN's preferred layout).
     return net.eval().to(memory_format=torch.channels_last)

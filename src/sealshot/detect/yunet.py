@@ -20,6 +20,7 @@ from sealshot.detect.config import MTCNNConfig, YuNetConfig
 from sealshot.detect.lanes import Lanes
 from sealshot.detect.mtcnn import MTCNNDetector, nms
 from sealshot.detect.types import Detections, iou_matrix
+from sealshot.errors import loading_model
 
 _WEIGHTS = "sealshot.detect.weights"
 WEIGHTS_FILE = "yunet-2023mar.onnx"
@@ -41,8 +42,9 @@ class YuNetDetector:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        model = resources.files(_WEIGHTS).joinpath(WEIGHTS_FILE).read_bytes()
-        self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        weights = resources.files(_WEIGHTS).joinpath(WEIGHTS_FILE)
+        with loading_model("YuNet", weights):
+            self._session = onnxruntime.InferenceSession(weights.read_bytes(), options, providers=["CPUExecutionProvider"])
         self._outputs = [output.name for output in self._session.get_outputs()]
         self._points = MTCNNDetector(MTCNNConfig()) if self.config.mtcnn_points else None
         """R- and O-Net, for their five points (``YuNetConfig.mtcnn_points``)."""

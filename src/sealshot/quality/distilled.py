@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from sealshot.errors import ModelError
+from sealshot.errors import REINSTALL, ModelError, loading_model
 from sealshot.quality.base import FaceBatch
 from sealshot.quality.registry import get_quality, register
 
@@ -86,10 +86,11 @@ class DistilledQuality:
         if self._model is None:
             if not self._weights.is_file():
                 raise ModelError(f"no trained cr-distilled model at {self._weights}; run python -m sealshot.train.distill")
-            saved = torch.load(self._weights, map_location="cpu", weights_only=True)
-            model = RecognisabilityNet(**saved["config"])
-            model.load_state_dict(saved["state_dict"])
-            self._model, self.meta = model.fused_for_inference(), saved["meta"]
+            with loading_model("The cr-distilled model", self._weights, f"{REINSTALL}, or train it again (python -m sealshot.train.distill)"):
+                saved = torch.load(self._weights, map_location="cpu", weights_only=True)
+                model = RecognisabilityNet(**saved["config"])
+                model.load_state_dict(saved["state_dict"])
+                self._model, self.meta = model.fused_for_inference(), saved["meta"]
         return self._model
 
     @torch.inference_mode()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from sealshot.detect.align import template
-from sealshot.errors import ModelError
+from sealshot.errors import ModelError, loading_model
 from sealshot.quality.base import FaceBatch
 from sealshot.recognize import Comparator, EmbeddingMemo, UnknownComparator, get_comparator
 
@@ -49,7 +49,8 @@ def save_head(path: Path, config: dict[str, Any], state_dict: dict[str, torch.Te
 def load_head(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise HeadUnavailable(f"no trained head at {path}; run `sealshot train head` to create it")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    with loading_model("The head", path, "run `sealshot train head` to create it again"):
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def comparator_inputs(faces: FaceBatch) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:

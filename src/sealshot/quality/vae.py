@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from sealshot.errors import ModelError
+from sealshot.errors import REINSTALL, ModelError, loading_model
 from sealshot.quality.base import FaceBatch
 from sealshot.quality.registry import register
 from sealshot.quality.vae_config import VAEConfig
@@ -247,11 +247,15 @@ def load_vae(path: Path | None = None) -> FaceVAE:
     """Load a saved VAE (the shipped weights by default) in eval mode, float32."""
     if path is None:
         with resources.as_file(resources.files(_WEIGHTS_PACKAGE) / SHIPPED_WEIGHTS) as shipped:
-            checkpoint = torch.load(shipped, map_location="cpu", weights_only=True)
-    else:
+            return _load_vae(shipped, REINSTALL)
+    return _load_vae(path, "train it again (`sealshot train vae`) or point $SEALSHOT_VAE_WEIGHTS at a good file")
+
+
+def _load_vae(path: Path, remedy: str) -> FaceVAE:
+    with loading_model("The VAE", path, remedy):
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    model = FaceVAE(VAEConfig.from_dict(checkpoint["config"]))
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()})
+        model = FaceVAE(VAEConfig.from_dict(checkpoint["config"]))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()})
     return model.eval()
 
 
