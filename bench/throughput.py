@@ -259,8 +259,8 @@ def main() -> None:
             ceiling, package = ceilings[label], packages[label]
             baseline = run_pipeline("baseline: full MTCNN every frame, full resolution", clip, BASELINE, method, sinks(f"{method}-{label}-baseline"))
             rows, recalls = [], {}
-            for setting, config in fast_settings.items():
-                fast_run = run_pipeline(setting, clip, config, method, sinks(f"{method}-{label}-fast{list(fast_settings).index(setting)}"))
+            for number, (setting, config) in enumerate(fast_settings.items()):
+                fast_run = run_pipeline(setting, clip, config, method, sinks(f"{method}-{label}-fast{number}"))
                 fast_row = fast_run.row()
                 fast_row["x_decode_only"] = round(fast_row["fps"] / ceiling["fps"], 3)
                 fast_row["x_baseline"] = round(fast_row["fps"] / baseline.row()["fps"], 2)
@@ -275,8 +275,8 @@ def main() -> None:
         if args.talking_frames:
             for path in sorted((DATA / "talking-heads").glob("*.mp4")):
                 reference = run_pipeline("reference", path, BASELINE, method, sinks(f"{method}-{path.stem}-baseline"), args.talking_frames)
-                for setting, config in fast_settings.items():
-                    fast_run = run_pipeline(setting, path, config, method, sinks(f"{method}-{path.stem}-fast{list(fast_settings).index(setting)}"), args.talking_frames)
+                for number, (setting, config) in enumerate(fast_settings.items()):
+                    fast_run = run_pipeline(setting, path, config, method, sinks(f"{method}-{path.stem}-fast{number}"), args.talking_frames)
                     talking[setting][path.name] = person_recall(reference, fast_run)
                     print(path.name, setting, {k: v for k, v in talking[setting][path.name].items() if k != "people"}, flush=True)
         overall = {}

@@ -18,8 +18,8 @@ from torch import nn
 
 from sealshot.detect.config import MTCNNConfig
 from sealshot.detect.lanes import Lanes, split_by_weight, split_evenly
-from sealshot.errors import loading_model
 from sealshot.detect.types import Detections
+from sealshot.errors import loading_model
 
 _WEIGHTS = "sealshot.detect.weights"
 

@@ -56,7 +56,7 @@ class YuNetDetector:
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """Faces in RGB uint8 frames, one ``Detections`` per frame (landmarks in MTCNN's order: the eye on the image's
         left first, then the other, the nose, the mouth corners left and right)."""
-        return [self._detect_one(frame) for frame in frames]
+        return [self._with_points(frame, self._detect_one(frame)) for frame in frames]
 
     def refine(self, frame: np.ndarray, boxes: np.ndarray) -> Detections:
         """The faces of a whole-frame detection that overlap ``boxes`` (a tracker's predictions)."""
@@ -64,7 +64,11 @@ class YuNetDetector:
         if len(found) == 0 or len(boxes) == 0:
             return Detections.empty()
         overlap = iou_matrix(found.boxes, np.asarray(boxes, np.float32)[:, :4]).max(axis=1)
-        return found[np.flatnonzero(overlap >= _REFINE_MIN_IOU)]
+        return self._with_points(frame, found[np.flatnonzero(overlap >= _REFINE_MIN_IOU)])
+
+    def _with_points(self, frame: np.ndarray, found: Detections) -> Detections:
+        """``found`` with O-Net's five points where ``config.mtcnn_points`` asks for them (only on the faces kept)."""
+        return _with_mtcnn_points(self._points, frame, found) if self._points is not None else found
 
     def _smoothed(self, image: np.ndarray) -> np.ndarray:
         """``image`` smoothed by a Gaussian kernel that grows with its noise, if that reaches ``config.denoise_from``.
@@ -107,12 +111,11 @@ class YuNetDetector:
             return Detections.empty()
         all_boxes, all_scores, all_points = np.concatenate(boxes), np.concatenate(scores), np.concatenate(points)
         keep = nms(all_boxes, all_scores, self.config.nms_iou)  # best first
-        found = Detections(
+        return Detections(
             boxes=(all_boxes[keep] / scale).astype(np.float32),
             scores=all_scores[keep].astype(np.float32),
             landmarks=(all_points[keep] / scale).astype(np.float32),
         )
-        return _with_mtcnn_points(self._points, frame, found) if self._points is not None else found
 
 
 _NOISE_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
